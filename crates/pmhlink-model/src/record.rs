@@ -227,7 +227,12 @@ impl Record {
 
     /// Drops an all-empty copayment cap so that "no cap" has one representation.
     pub fn normalise_empty_parts(&mut self) {
-        if self.receipt.max_copayment.as_ref().is_some_and(MaxCopayment::is_empty) {
+        if self
+            .receipt
+            .max_copayment
+            .as_ref()
+            .is_some_and(MaxCopayment::is_empty)
+        {
             self.receipt.max_copayment = None;
         }
     }
@@ -241,12 +246,18 @@ mod tests {
     #[test]
     fn every_text_field_round_trips_through_set_and_get() {
         let mut r = Record::default();
-        for f in FieldId::ALL.into_iter().filter(|f| f.kind() == FieldKind::Text) {
+        for f in FieldId::ALL
+            .into_iter()
+            .filter(|f| f.kind() == FieldKind::Text)
+        {
             let v = format!("v-{}", f.name());
             r.set_text(f, v.clone());
             assert_eq!(r.text(f), Some(v.as_str()), "{f}");
         }
-        for f in FieldId::ALL.into_iter().filter(|f| f.kind() == FieldKind::Flag) {
+        for f in FieldId::ALL
+            .into_iter()
+            .filter(|f| f.kind() == FieldKind::Flag)
+        {
             r.set_flag(f, true);
             assert_eq!(r.flag(f), Some(true), "{f}");
         }
@@ -260,9 +271,18 @@ mod tests {
         r.set_text(FieldId::NameKana, "アイチハナコ".into());
         r.set_text(FieldId::Address, "愛知県B市".into());
         r.set_text(FieldId::DateOfBirth, "2013-01-01".into());
-        r.face.details.push(DetailItem { name: "氏名".into(), value: Pii::new("愛知花子".into()) });
+        r.face.details.push(DetailItem {
+            name: "氏名".into(),
+            value: Pii::new("愛知花子".into()),
+        });
         let shown = format!("{r:?} {:?} {}", r.certificate_id(), r.person.name);
-        for secret in ["123456789018", "愛知花子", "アイチハナコ", "愛知県B市", "2013-01-01"] {
+        for secret in [
+            "123456789018",
+            "愛知花子",
+            "アイチハナコ",
+            "愛知県B市",
+            "2013-01-01",
+        ] {
             assert!(!shown.contains(secret), "leaked {secret}");
         }
     }

@@ -1,0 +1,345 @@
+//! Payload writers: records in the layout's wire form, split into calls that respect the
+//! profile's limits (records and bytes per call).
+
+use pmhlink_model::{FieldKind, Record};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+use crate::api::Format;
+use crate::layout::{Layout, Node, Part};
+use crate::spec::LineEnding;
+
+/// One registration call's body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// 0-based position among the run's batches for this API.
+    pub seq: usize,
+    pub records: usize,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(
+        "record {index} alone is {bytes} bytes, over the profile's limit of {limit} bytes per call"
+    )]
+    RecordTooLarge {
+        index: usize,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error(
+        "record {index} has {items} certificate face items; the profile's CSV layout has {columns} column pairs"
+    )]
+    TooManyItemsForCsv {
+        index: usize,
+        items: usize,
+        columns: usize,
+    },
+    #[error("cannot encode record {index}: {message}")]
+    Encode { index: usize, message: String },
+}
+
+struct JsonObject<'a> {
+    layout: &'a Layout,
+    record: &'a Record,
+    members: &'a [(String, Node)],
+}
+
+fn present(layout: &Layout, record: &Record, node: &Node) -> bool {
+    match node {
+        Node::Field(i) => {
+            let id = layout.fields[*i].id;
+            match id.kind() {
+                FieldKind::Text => record.text(id).is_some(),
+                FieldKind::Flag => record.flag(id).is_some(),
+                FieldKind::Items => true,
+            }
+        }
+        Node::Object(children) => children.iter().any(|(_, n)| present(layout, record, n)),
+    }
+}
+
+struct JsonItems<'a> {
+    layout: &'a Layout,
+    field: usize,
+    record: &'a Record,
+}
+
+impl Serialize for JsonItems<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let shape = self.layout.fields[self.field]
+            .items
+            .as_ref()
+            .expect("items field has a shape");
+        s.collect_seq(self.record.face.details.iter().map(|item| {
+            let mut m = serde_json::Map::with_capacity(2);
+            m.insert(shape.name_key.clone(), item.name.clone().into());
+            m.insert(shape.value_key.clone(), item.value.expose().clone().into());
+            m
+        }))
+    }
+}
+
+impl Serialize for JsonObject<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for (key, node) in self.members {
+            if !present(self.layout, self.record, node) {
+                continue;
+            }
+            match node {
+                Node::Object(children) => {
+                    let inner = JsonObject {
+                        layout: self.layout,
+                        record: self.record,
+                        members: children,
+                    };
+                    map.serialize_entry(key, &inner)?;
+                }
+                Node::Field(i) => {
+                    let id = self.layout.fields[*i].id;
+                    match id.kind() {
+                        FieldKind::Text => {
+                            map.serialize_entry(key, self.record.text(id).unwrap_or(""))?
+                        }
+                        FieldKind::Flag => {
+                            map.serialize_entry(key, &self.record.flag(id).unwrap_or(false))?
+                        }
+                        FieldKind::Items => {
+                            let items = JsonItems {
+                                layout: self.layout,
+                                field: *i,
+                                record: self.record,
+                            };
+                            map.serialize_entry(key, &items)?
+                        }
+                    }
+                }
+            }
+        }
+        map.end()
+    }
+}
+
+/// One record as the JSON object of the layout (optional fields that are absent are omitted).
+pub fn record_to_json(
+    layout: &Layout,
+    record: &Record,
+    out: &mut Vec<u8>,
+) -> Result<(), serde_json::Error> {
+    let obj = JsonObject {
+        layout,
+        record,
+        members: &layout.tree,
+    };
+    serde_json::to_writer(out, &obj)
+}
+
+/// The CSV cells of one record, in column order.
+pub fn record_to_csv_cells<'r>(
+    layout: &'r Layout,
+    record: &'r Record,
+) -> Result<Vec<&'r str>, usize> {
+    let items = &record.face.details;
+    if items.len() > layout.csv.detail_columns {
+        return Err(items.len());
+    }
+    let csv = &layout.csv;
+    Ok(layout
+        .columns
+        .iter()
+        .map(|col| {
+            let id = layout.fields[col.field].id;
+            match (col.part, id.kind()) {
+                (Part::Value, FieldKind::Flag) => match record.flag(id) {
+                    Some(true) => csv.bool_true.as_str(),
+                    Some(false) => csv.bool_false.as_str(),
+                    None => "",
+                },
+                (Part::Value, _) => record.text(id).unwrap_or(""),
+                (Part::ItemName(n), _) => items.get(n).map_or("", |i| i.name.as_str()),
+                (Part::ItemValue(n), _) => items.get(n).map_or("", |i| i.value.expose().as_str()),
+            }
+        })
+        .collect())
+}
+
+/// Appends one CSV row (RFC 4180 quoting: a cell is quoted when it holds a quote, a comma or a
+/// line break, or when it is the only, empty cell of the row).
+pub fn csv_row(cells: &[&str], ending: LineEnding, out: &mut Vec<u8>) {
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let needs_quotes = cell
+            .bytes()
+            .any(|b| matches!(b, b'"' | b',' | b'\r' | b'\n'))
+            || (cells.len() == 1 && cell.is_empty());
+        if needs_quotes {
+            out.push(b'"');
+            for b in cell.bytes() {
+                if b == b'"' {
+                    out.push(b'"');
+                }
+                out.push(b);
+            }
+            out.push(b'"');
+        } else {
+            out.extend_from_slice(cell.as_bytes());
+        }
+    }
+    out.extend_from_slice(ending.as_bytes());
+}
+
+/// Turns records into batches no larger than the profile allows, streaming: each `push` may
+/// hand back the batch it just closed.
+pub struct PayloadWriter<'l> {
+    layout: &'l Layout,
+    current: Vec<u8>,
+    records: usize,
+    seq: usize,
+    pushed: usize,
+    scratch: Vec<u8>,
+    /// `[` or the CSV header row, computed once.
+    prefix: Vec<u8>,
+}
+
+impl<'l> PayloadWriter<'l> {
+    pub fn new(layout: &'l Layout) -> Self {
+        let mut w = PayloadWriter {
+            layout,
+            current: Vec::new(),
+            records: 0,
+            seq: 0,
+            pushed: 0,
+            scratch: Vec::new(),
+            prefix: Vec::new(),
+        };
+        w.prefix = w.make_prefix();
+        w
+    }
+
+    fn make_prefix(&self) -> Vec<u8> {
+        match self.layout.format() {
+            Format::Json => b"[".to_vec(),
+            Format::Csv if self.layout.csv.header => {
+                let headers: Vec<&str> = self
+                    .layout
+                    .columns
+                    .iter()
+                    .map(|c| c.header.as_str())
+                    .collect();
+                let mut row = Vec::new();
+                csv_row(&headers, self.layout.csv.line_ending, &mut row);
+                row
+            }
+            Format::Csv => Vec::new(),
+        }
+    }
+
+    fn suffix(&self) -> &'static [u8] {
+        match self.layout.format() {
+            Format::Json => b"]",
+            Format::Csv => b"",
+        }
+    }
+
+    fn separator(&self) -> &'static [u8] {
+        match self.layout.format() {
+            Format::Json if self.records > 0 => b",",
+            _ => b"",
+        }
+    }
+
+    fn encode(&mut self, record: &Record, index: usize) -> Result<Vec<u8>, WriteError> {
+        let encode_err = |message: String| WriteError::Encode { index, message };
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        match self.layout.format() {
+            Format::Json => record_to_json(self.layout, record, &mut buf)
+                .map_err(|e| encode_err(e.to_string()))?,
+            Format::Csv => {
+                let columns = self.layout.csv.detail_columns;
+                let cells = record_to_csv_cells(self.layout, record).map_err(|items| {
+                    WriteError::TooManyItemsForCsv {
+                        index,
+                        items,
+                        columns,
+                    }
+                })?;
+                csv_row(&cells, self.layout.csv.line_ending, &mut buf);
+            }
+        }
+        Ok(buf)
+    }
+
+    /// Adds a record; returns the previous batch when this record did not fit in it.
+    pub fn push(&mut self, record: &Record) -> Result<Option<Batch>, WriteError> {
+        let index = self.pushed;
+        let encoded = self.encode(record, index)?;
+        self.pushed += 1;
+        let limit = self.layout.limits.max_bytes;
+        let alone = self.prefix.len() + encoded.len() + self.suffix().len();
+        if alone > limit {
+            return Err(WriteError::RecordTooLarge {
+                index,
+                bytes: alone,
+                limit,
+            });
+        }
+        let grown =
+            self.current.len() + self.separator().len() + encoded.len() + self.suffix().len();
+        let full = self.records >= self.layout.limits.max_records || grown > limit;
+        let closed = if self.records > 0 && full {
+            self.close()
+        } else {
+            None
+        };
+        if self.records == 0 {
+            self.current.clear();
+            self.current.extend_from_slice(&self.prefix);
+        }
+        let sep = self.separator();
+        self.current.extend_from_slice(sep);
+        self.current.extend_from_slice(&encoded);
+        self.records += 1;
+        self.scratch = encoded;
+        Ok(closed)
+    }
+
+    fn close(&mut self) -> Option<Batch> {
+        if self.records == 0 {
+            return None;
+        }
+        let mut bytes = std::mem::take(&mut self.current);
+        bytes.extend_from_slice(self.suffix());
+        let batch = Batch {
+            seq: self.seq,
+            records: self.records,
+            bytes,
+        };
+        self.seq += 1;
+        self.records = 0;
+        Some(batch)
+    }
+
+    /// The last, partly filled batch, if any record is in it.
+    pub fn finish(mut self) -> Option<Batch> {
+        self.close()
+    }
+}
+
+/// All records as batches, for callers that hold the set in memory.
+pub fn write_batches<'r>(
+    layout: &Layout,
+    records: impl IntoIterator<Item = &'r Record>,
+) -> Result<Vec<Batch>, WriteError> {
+    let mut writer = PayloadWriter::new(layout);
+    let mut out = Vec::new();
+    for r in records {
+        out.extend(writer.push(r)?);
+    }
+    out.extend(writer.finish());
+    Ok(out)
+}
