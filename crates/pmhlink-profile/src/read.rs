@@ -369,13 +369,18 @@ pub fn read_csv_payload(
     }
     let mut row = csv::ByteRecord::new();
     let mut index = 0;
+    // csv's own Position::line lags by one after the first record, so lines are counted here:
+    // one per record plus the line breaks inside its quoted cells (blank lines, which csv skips,
+    // are not counted).
+    let mut next_line: u64 = if layout.csv.header { 2 } else { 1 };
     loop {
         match rdr.read_byte_record(&mut row) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => return Err(PayloadError::Csv(e.to_string())),
         }
-        let line = row.position().map(|p| p.line());
+        let line = Some(next_line);
+        next_line += 1 + row.iter().map(|cell| cell.iter().filter(|&&b| b == b'\n').count() as u64).sum::<u64>();
         let mut findings = Vec::new();
         let record = if row.len() != layout.columns.len() {
             findings.push(Finding::on(Code::CsvFieldCount, FieldRef::Record));

@@ -44,9 +44,9 @@ fn present(r: &Record, f: FieldId) -> Option<&str> {
     r.text(f).filter(|s| !s.is_empty())
 }
 
-/// Text fields a person reads off a receipt computer: checked for 外字 and repertoire.
-const DISPLAYED_TEXT: [FieldId; 4] =
-    [FieldId::Name, FieldId::NameKana, FieldId::Address, FieldId::CertificationName];
+/// Text fields a person reads off a receipt computer: checked for 外字 and repertoire. The kana
+/// name is left out: its character class (all inside JIS X 0208) already rejects the rest.
+const DISPLAYED_TEXT: [FieldId; 3] = [FieldId::Name, FieldId::Address, FieldId::CertificationName];
 
 /// Appends every domain finding about `r` to `out`. Values of the wrong shape are left to the
 /// profile's checks and skipped here, so one mistake yields one finding.

@@ -6,8 +6,10 @@
 pub mod charset;
 pub mod check;
 pub mod check_digit;
+pub mod clean;
 pub mod codes;
 pub mod date;
+pub mod era;
 mod finding;
 pub mod text;
 

@@ -11,6 +11,12 @@ use serde::Serialize;
 
 use super::{Located, Sink};
 
+/// Pads to a terminal width where full-width characters take two columns.
+fn pad(s: &str, width: usize) -> String {
+    let used: usize = s.chars().map(|c| if c.is_ascii() { 1 } else { 2 }).sum();
+    format!("{s}{}", " ".repeat(width.saturating_sub(used)))
+}
+
 #[derive(Debug, Default)]
 pub struct Summary {
     pub records: u64,
@@ -140,8 +146,8 @@ impl TextSink {
             for ((severity, code), n) in &s.by_code {
                 let _ = writeln!(
                     o,
-                    "  {:<6} {:<30} {:>8}件  {}",
-                    severity.label_ja(),
+                    "  {} {:<30} {:>8}件  {}",
+                    pad(severity.label_ja(), 6),
                     code.as_str(),
                     n,
                     code.message_ja_template().replace("{limit}", "N")

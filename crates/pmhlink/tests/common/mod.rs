@@ -1,0 +1,33 @@
+//! Running the real `pmhlink` binary from tests.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn pmhlink() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pmhlink"))
+}
+
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let Output { status, stdout, stderr } = cmd.output().expect("pmhlink runs");
+    Run {
+        status: status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// `pmhlink lint` with the fixed date and municipality the fixtures are written for.
+pub fn lint(api: &str, file: &Path, extra: &[&str]) -> Run {
+    run(pmhlink()
+        .args(["lint", "--api", api, "--today", "2026-11-21", "--municipality", "011002"])
+        .args(extra)
+        .arg(file))
+}
