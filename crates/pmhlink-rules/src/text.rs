@@ -19,15 +19,34 @@ pub fn is_outside_jis_x0208(c: char) -> bool {
     if c.is_ascii() {
         return false;
     }
-    let mut encoder = encoding_rs::SHIFT_JIS.new_encoder();
+    let Ok(bmp) = u16::try_from(u32::from(c)) else { return true };
+    let word = jis_x0208_bitmap()[usize::from(bmp >> 6)];
+    word & (1 << (bmp & 63)) == 0
+}
+
+/// Asks the CP932 encoder, once per character; [`is_outside_jis_x0208`] reads its answers from
+/// a table because it runs over every text field of every record.
+fn encodes_inside_jis_x0208(c: char) -> bool {
+    let mut encoder = SHIFT_JIS.new_encoder();
     let mut buf = [0u8; 8];
     let mut utf8 = [0u8; 4];
     let (result, _, written) =
         encoder.encode_from_utf8_without_replacement(c.encode_utf8(&mut utf8), &mut buf, true);
-    if !matches!(result, encoding_rs::EncoderResult::InputEmpty) || written != 2 {
-        return true;
-    }
-    matches!(buf[0], 0x85..=0x87 | 0xEB..=0xFF)
+    matches!(result, EncoderResult::InputEmpty) && written == 2 && !matches!(buf[0], 0x85..=0x87 | 0xEB..=0xFF)
+}
+
+/// One bit per BMP code point: set when the character is inside JIS X 0208.
+fn jis_x0208_bitmap() -> &'static [u64; 1024] {
+    static BITMAP: std::sync::OnceLock<Box<[u64; 1024]>> = std::sync::OnceLock::new();
+    BITMAP.get_or_init(|| {
+        let mut bits = Box::new([0u64; 1024]);
+        for cp in 0x80..=0xFFFFu32 {
+            if char::from_u32(cp).is_some_and(encodes_inside_jis_x0208) {
+                bits[(cp >> 6) as usize] |= 1 << (cp & 63);
+            }
+        }
+        bits
+    })
 }
 
 pub fn has_outside_jis_x0208(s: &str) -> bool {
