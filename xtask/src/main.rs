@@ -1,1 +1,50 @@
-fn main() {}
+//! `cargo xtask <command>`: project automation.
+
+mod bench;
+mod ci;
+mod demo;
+mod gen_cmd;
+mod payloads;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Format check, clippy with warnings as errors, and every test: the README's test command.
+    Ci,
+    /// The quick start: generate a municipality's upload files and lint them.
+    Demo,
+    /// Generate a synthetic municipality: vendor exports, expected records and PMH payloads.
+    Gen(gen_cmd::GenArgs),
+    /// Measure validation, payload writing and lint at city scale (release build).
+    Bench(bench::BenchArgs),
+    /// The measurement itself, run by `bench` in the release build.
+    #[command(hide = true)]
+    BenchRun(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let result: Result<(), String> = match Cli::parse().command {
+        Command::Ci => ci::run(),
+        Command::Demo => demo::run(),
+        Command::Gen(args) => gen_cmd::run(&args).map_err(|e| e.to_string()),
+        Command::Bench(args) => bench::run(&args),
+        Command::BenchRun(args) => bench::measure(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -380,7 +380,10 @@ pub fn read_csv_payload(
             Err(e) => return Err(PayloadError::Csv(e.to_string())),
         }
         let line = Some(next_line);
-        next_line += 1 + row.iter().map(|cell| cell.iter().filter(|&&b| b == b'\n').count() as u64).sum::<u64>();
+        next_line += 1 + row
+            .iter()
+            .map(|cell| cell.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum::<u64>();
         let mut findings = Vec::new();
         let record = if row.len() != layout.columns.len() {
             findings.push(Finding::on(Code::CsvFieldCount, FieldRef::Record));

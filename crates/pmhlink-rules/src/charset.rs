@@ -29,7 +29,12 @@ impl Charset {
     /// The finding code when `value` is outside the class, or `None` when it fits.
     pub fn violation(self, value: &str) -> Option<Code> {
         let ok = match self {
-            Charset::Text => return value.chars().any(char::is_control).then_some(Code::ControlCharacter),
+            Charset::Text => {
+                return value
+                    .chars()
+                    .any(char::is_control)
+                    .then_some(Code::ControlCharacter);
+            }
             Charset::Digits => value.bytes().all(|b| b.is_ascii_digit()),
             Charset::AsciiAlnum => value.bytes().all(|b| b.is_ascii_alphanumeric()),
             Charset::IsoDate => {
@@ -62,13 +67,28 @@ mod tests {
         assert_eq!(Charset::Digits.violation("0000002"), None);
         assert_eq!(Charset::Digits.violation("１２"), Some(Code::NotDigits));
         assert_eq!(Charset::AsciiAlnum.violation("XXXXX01"), None);
-        assert_eq!(Charset::AsciiAlnum.violation("XX-1"), Some(Code::NotAsciiAlnum));
-        assert_eq!(Charset::IsoDate.violation("2025/04/01"), Some(Code::NotIsoDate));
-        assert_eq!(Charset::IsoDate.violation("2025-02-30"), Some(Code::DateInvalid));
+        assert_eq!(
+            Charset::AsciiAlnum.violation("XX-1"),
+            Some(Code::NotAsciiAlnum)
+        );
+        assert_eq!(
+            Charset::IsoDate.violation("2025/04/01"),
+            Some(Code::NotIsoDate)
+        );
+        assert_eq!(
+            Charset::IsoDate.violation("2025-02-30"),
+            Some(Code::DateInvalid)
+        );
         assert_eq!(Charset::Katakana.violation("アイチハナコ"), None);
         assert_eq!(Charset::Katakana.violation("ヤマダ\u{3000}タロウ"), None);
         assert_eq!(Charset::Katakana.violation("ﾔﾏﾀﾞ"), Some(Code::NotKatakana));
-        assert_eq!(Charset::Katakana.violation("やまだ"), Some(Code::NotKatakana));
-        assert_eq!(Charset::Text.violation("愛知\n花子"), Some(Code::ControlCharacter));
+        assert_eq!(
+            Charset::Katakana.violation("やまだ"),
+            Some(Code::NotKatakana)
+        );
+        assert_eq!(
+            Charset::Text.violation("愛知\n花子"),
+            Some(Code::ControlCharacter)
+        );
     }
 }

@@ -21,7 +21,10 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { national_recipient: Severity::Error, local_recipient: Some(Severity::Warning) }
+        Policy {
+            national_recipient: Severity::Error,
+            local_recipient: Some(Severity::Warning),
+        }
     }
 }
 
@@ -59,15 +62,23 @@ pub fn check_record(r: &Record, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
 }
 
 fn check_my_number(r: &Record, out: &mut Vec<Finding>) {
-    let Some(mn) = present(r, FieldId::MyNumber).filter(|s| is_digits(s, 12)) else { return };
+    let Some(mn) = present(r, FieldId::MyNumber).filter(|s| is_digits(s, 12)) else {
+        return;
+    };
     match check_digit::check_my_number(mn) {
         Ok(()) => {}
-        Err(CheckError::AllZero) => out.push(Finding::new(Code::MyNumberAllZero, FieldId::MyNumber)),
+        Err(CheckError::AllZero) => {
+            out.push(Finding::new(Code::MyNumberAllZero, FieldId::MyNumber))
+        }
         Err(_) => out.push(Finding::new(Code::MyNumberCheckDigit, FieldId::MyNumber)),
     }
 }
 
-fn check_insurer(r: &Record, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) -> Option<HoubetsuClass> {
+fn check_insurer(
+    r: &Record,
+    ctx: &RuleContext<'_>,
+    out: &mut Vec<Finding>,
+) -> Option<HoubetsuClass> {
     let f = FieldId::InsurerNumber;
     let num = present(r, f).filter(|s| is_digits(s, 8))?;
     if check_digit::check_insurer_number(num).is_err() {
@@ -104,7 +115,9 @@ fn check_recipient(
         return;
     }
     if class == Some(HoubetsuClass::National) {
-        out.push(Finding::new(Code::RecipientCheckDigit, f).with_severity(ctx.policy.national_recipient));
+        out.push(
+            Finding::new(Code::RecipientCheckDigit, f).with_severity(ctx.policy.national_recipient),
+        );
     } else if let Some(severity) = ctx.policy.local_recipient {
         out.push(Finding::new(Code::RecipientLocalRule, f).with_severity(severity));
     }
@@ -126,8 +139,14 @@ fn check_dates(r: &Record, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
 }
 
 fn check_text(r: &Record, out: &mut Vec<Finding>) {
-    let texts = DISPLAYED_TEXT.iter().filter_map(|&f| present(r, f).map(|s| (f, s)));
-    let items = r.face.details.iter().flat_map(|d| [d.name.as_str(), d.value.expose().as_str()]);
+    let texts = DISPLAYED_TEXT
+        .iter()
+        .filter_map(|&f| present(r, f).map(|s| (f, s)));
+    let items = r
+        .face
+        .details
+        .iter()
+        .flat_map(|d| [d.name.as_str(), d.value.expose().as_str()]);
     let items = items.map(|s| (FieldId::CertificationDetail, s));
     let mut flagged: Vec<(Code, FieldId)> = Vec::new();
     for (f, s) in texts.chain(items) {

@@ -15,7 +15,13 @@ fn digits(s: &str, len: usize) -> Result<Vec<u32>, CheckError> {
         return Err(CheckError::Length { expected: len });
     }
     s.bytes()
-        .map(|b| if b.is_ascii_digit() { Ok(u32::from(b - b'0')) } else { Err(CheckError::NotDigits) })
+        .map(|b| {
+            if b.is_ascii_digit() {
+                Ok(u32::from(b - b'0'))
+            } else {
+                Err(CheckError::NotDigits)
+            }
+        })
         .collect()
 }
 
@@ -23,7 +29,12 @@ const MY_NUMBER_WEIGHTS: [u32; 11] = [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
 
 /// The My Number check digit of an 11-digit body.
 pub fn my_number_check_digit(body: &[u32; 11]) -> u32 {
-    let r = body.iter().zip(MY_NUMBER_WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11;
+    let r = body
+        .iter()
+        .zip(MY_NUMBER_WEIGHTS)
+        .map(|(d, w)| d * w)
+        .sum::<u32>()
+        % 11;
     if r <= 1 { 0 } else { 11 - r }
 }
 
@@ -34,7 +45,11 @@ pub fn check_my_number(s: &str) -> Result<(), CheckError> {
         return Err(CheckError::AllZero);
     }
     let body: [u32; 11] = d[..11].try_into().expect("12 digits");
-    if my_number_check_digit(&body) == d[11] { Ok(()) } else { Err(CheckError::CheckDigit) }
+    if my_number_check_digit(&body) == d[11] {
+        Ok(())
+    } else {
+        Err(CheckError::CheckDigit)
+    }
 }
 
 /// The Luhn-style digit shared by 公費負担者番号 and 公費受給者番号: from the rightmost body
@@ -55,7 +70,11 @@ pub fn luhn_check_digit(body: &[u32]) -> u32 {
 fn check_luhn(s: &str, len: usize) -> Result<(), CheckError> {
     let d = digits(s, len)?;
     let (body, check) = d.split_at(len - 1);
-    if luhn_check_digit(body) == check[0] { Ok(()) } else { Err(CheckError::CheckDigit) }
+    if luhn_check_digit(body) == check[0] {
+        Ok(())
+    } else {
+        Err(CheckError::CheckDigit)
+    }
 }
 
 /// 公費負担者番号: 法別 (2) + 都道府県 (2) + 実施機関 (3) + check digit.

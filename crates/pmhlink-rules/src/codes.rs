@@ -4,12 +4,53 @@
 use serde::{Deserialize, Serialize};
 
 const PREFECTURES: [&str; 47] = [
-    "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県",
-    "群馬県", "埼玉県", "千葉県", "東京都", "神奈川県", "新潟県", "富山県", "石川県", "福井県",
-    "山梨県", "長野県", "岐阜県", "静岡県", "愛知県", "三重県", "滋賀県", "京都府", "大阪府",
-    "兵庫県", "奈良県", "和歌山県", "鳥取県", "島根県", "岡山県", "広島県", "山口県", "徳島県",
-    "香川県", "愛媛県", "高知県", "福岡県", "佐賀県", "長崎県", "熊本県", "大分県", "宮崎県",
-    "鹿児島県", "沖縄県",
+    "北海道",
+    "青森県",
+    "岩手県",
+    "宮城県",
+    "秋田県",
+    "山形県",
+    "福島県",
+    "茨城県",
+    "栃木県",
+    "群馬県",
+    "埼玉県",
+    "千葉県",
+    "東京都",
+    "神奈川県",
+    "新潟県",
+    "富山県",
+    "石川県",
+    "福井県",
+    "山梨県",
+    "長野県",
+    "岐阜県",
+    "静岡県",
+    "愛知県",
+    "三重県",
+    "滋賀県",
+    "京都府",
+    "大阪府",
+    "兵庫県",
+    "奈良県",
+    "和歌山県",
+    "鳥取県",
+    "島根県",
+    "岡山県",
+    "広島県",
+    "山口県",
+    "徳島県",
+    "香川県",
+    "愛媛県",
+    "高知県",
+    "福岡県",
+    "佐賀県",
+    "長崎県",
+    "熊本県",
+    "大分県",
+    "宮崎県",
+    "鹿児島県",
+    "沖縄県",
 ];
 
 /// The prefecture named by a two-digit 都道府県番号 (`"13"` → 東京都).
@@ -101,15 +142,21 @@ pub enum HoubetsuClass {
 
 fn agency_matches(pattern: &str, agency: &str) -> bool {
     pattern.len() == agency.len()
-        && pattern.bytes().zip(agency.bytes()).all(|(p, a)| p == b'?' || p == a)
+        && pattern
+            .bytes()
+            .zip(agency.bytes())
+            .all(|(p, a)| p == b'?' || p == a)
 }
 
 impl SiteTables {
     /// Classifies an 8-digit 公費負担者番号 on the day `on` (`YYYY-MM-DD`, compared as text,
     /// which orders ISO dates correctly).
     pub fn classify_insurer(&self, insurer_number: &str, on: &str) -> HoubetsuClass {
-        let (houbetsu, prefecture, agency) =
-            (&insurer_number[0..2], &insurer_number[2..4], &insurer_number[4..7]);
+        let (houbetsu, prefecture, agency) = (
+            &insurer_number[0..2],
+            &insurer_number[2..4],
+            &insurer_number[4..7],
+        );
         if NATIONAL_HOUBETSU.iter().any(|(h, _)| *h == houbetsu) {
             return HoubetsuClass::National;
         }
@@ -119,10 +166,16 @@ impl SiteTables {
         let registered = self.local_programs.iter().any(|p| {
             p.houbetsu == houbetsu
                 && p.prefecture == prefecture
-                && p.agency.as_deref().is_none_or(|pat| agency_matches(pat, agency))
+                && p.agency
+                    .as_deref()
+                    .is_none_or(|pat| agency_matches(pat, agency))
                 && p.valid_from.as_deref().is_none_or(|from| from <= on)
         });
-        if registered { HoubetsuClass::Local } else { HoubetsuClass::Unknown }
+        if registered {
+            HoubetsuClass::Local
+        } else {
+            HoubetsuClass::Unknown
+        }
     }
 }
 
@@ -153,11 +206,29 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert_eq!(site.classify_insurer("54016027", "2025-04-01"), HoubetsuClass::National);
-        assert_eq!(site.classify_insurer("06130488", "2025-04-01"), HoubetsuClass::Insurer);
-        assert_eq!(site.classify_insurer("88138243", "2025-04-01"), HoubetsuClass::Local);
-        assert_eq!(site.classify_insurer("88138243", "2019-04-01"), HoubetsuClass::Unknown);
-        assert_eq!(site.classify_insurer("88238243", "2025-04-01"), HoubetsuClass::Unknown);
-        assert_eq!(site.classify_insurer("81136244", "2025-04-01"), HoubetsuClass::Unknown);
+        assert_eq!(
+            site.classify_insurer("54016027", "2025-04-01"),
+            HoubetsuClass::National
+        );
+        assert_eq!(
+            site.classify_insurer("06130488", "2025-04-01"),
+            HoubetsuClass::Insurer
+        );
+        assert_eq!(
+            site.classify_insurer("88138243", "2025-04-01"),
+            HoubetsuClass::Local
+        );
+        assert_eq!(
+            site.classify_insurer("88138243", "2019-04-01"),
+            HoubetsuClass::Unknown
+        );
+        assert_eq!(
+            site.classify_insurer("88238243", "2025-04-01"),
+            HoubetsuClass::Unknown
+        );
+        assert_eq!(
+            site.classify_insurer("81136244", "2025-04-01"),
+            HoubetsuClass::Unknown
+        );
     }
 }

@@ -56,7 +56,9 @@ impl CivilDate {
         let shape_ok = b.len() == 10
             && b[4] == b'-'
             && b[7] == b'-'
-            && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
         if !shape_ok {
             return Err(IsoDateError::Shape);
         }
@@ -94,11 +96,27 @@ mod tests {
 
     #[test]
     fn iso_parsing() {
-        assert_eq!(CivilDate::parse_iso("2025-04-01").unwrap().to_string(), "2025-04-01");
+        assert_eq!(
+            CivilDate::parse_iso("2025-04-01").unwrap().to_string(),
+            "2025-04-01"
+        );
         assert_eq!(CivilDate::parse_iso("2024-02-29").map(|d| d.day()), Ok(29));
-        assert_eq!(CivilDate::parse_iso("2025-02-29"), Err(IsoDateError::Impossible));
-        assert_eq!(CivilDate::parse_iso("2025-13-01"), Err(IsoDateError::Impossible));
-        for bad in ["2025/04/01", "20250401", "２０２５-04-01", "2025-4-1", "R070401", ""] {
+        assert_eq!(
+            CivilDate::parse_iso("2025-02-29"),
+            Err(IsoDateError::Impossible)
+        );
+        assert_eq!(
+            CivilDate::parse_iso("2025-13-01"),
+            Err(IsoDateError::Impossible)
+        );
+        for bad in [
+            "2025/04/01",
+            "20250401",
+            "２０２５-04-01",
+            "2025-4-1",
+            "R070401",
+            "",
+        ] {
             assert_eq!(CivilDate::parse_iso(bad), Err(IsoDateError::Shape), "{bad}");
         }
     }

@@ -160,11 +160,21 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(code: Code, field: FieldId) -> Self {
-        Finding { code, severity: code.default_severity(), field: FieldRef::Field(field), limit: None }
+        Finding {
+            code,
+            severity: code.default_severity(),
+            field: FieldRef::Field(field),
+            limit: None,
+        }
     }
 
     pub fn on(code: Code, field: FieldRef) -> Self {
-        Finding { code, severity: code.default_severity(), field, limit: None }
+        Finding {
+            code,
+            severity: code.default_severity(),
+            field,
+            limit: None,
+        }
     }
 
     pub fn with_limit(mut self, limit: usize) -> Self {
@@ -202,7 +212,11 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in Code::ALL {
             assert!(seen.insert(c.as_str()), "duplicate {c}");
-            assert!(c.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            assert!(
+                c.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            );
         }
     }
 

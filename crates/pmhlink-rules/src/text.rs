@@ -19,7 +19,9 @@ pub fn is_outside_jis_x0208(c: char) -> bool {
     if c.is_ascii() {
         return false;
     }
-    let Ok(bmp) = u16::try_from(u32::from(c)) else { return true };
+    let Ok(bmp) = u16::try_from(u32::from(c)) else {
+        return true;
+    };
     let word = jis_x0208_bitmap()[usize::from(bmp >> 6)];
     word & (1 << (bmp & 63)) == 0
 }
@@ -32,7 +34,9 @@ fn encodes_inside_jis_x0208(c: char) -> bool {
     let mut utf8 = [0u8; 4];
     let (result, _, written) =
         encoder.encode_from_utf8_without_replacement(c.encode_utf8(&mut utf8), &mut buf, true);
-    matches!(result, EncoderResult::InputEmpty) && written == 2 && !matches!(buf[0], 0x85..=0x87 | 0xEB..=0xFF)
+    matches!(result, EncoderResult::InputEmpty)
+        && written == 2
+        && !matches!(buf[0], 0x85..=0x87 | 0xEB..=0xFF)
 }
 
 /// One bit per BMP code point: set when the character is inside JIS X 0208.

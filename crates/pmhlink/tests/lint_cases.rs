@@ -51,12 +51,18 @@ fn build(cases: &Cases, n: usize, case: &Case) -> Record {
         match f {
             FieldId::InsurerNumber => r.receipt.insurer_number = None,
             FieldId::RecipientNumber => r.receipt.recipient_number = None,
-            other => panic!("case `{}`: unset supports optional fields, not {other}", case.name),
+            other => panic!(
+                "case `{}`: unset supports optional fields, not {other}",
+                case.name
+            ),
         }
     }
     let items = case.items.unwrap_or(1);
     r.face.details = (0..items)
-        .map(|i| DetailItem { name: format!("項目{i}"), value: Pii::new("試験".into()) })
+        .map(|i| DetailItem {
+            name: format!("項目{i}"),
+            value: Pii::new("試験".into()),
+        })
         .collect();
     r
 }
@@ -71,8 +77,12 @@ struct JsonFinding {
 }
 
 fn check(api: ApiId, cases: &Cases) {
-    let picked: Vec<(usize, &Case)> =
-        cases.case.iter().enumerate().filter(|(_, c)| api == ApiId::E06 || !c.json_only).collect();
+    let picked: Vec<(usize, &Case)> = cases
+        .case
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| api == ApiId::E06 || !c.json_only)
+        .collect();
     let records: Vec<Record> = picked.iter().map(|(n, c)| build(cases, *n, c)).collect();
     let layout = Layout::new(&Profile::builtin(), api).unwrap();
     let batches = write_batches(&layout, &records).unwrap();
@@ -82,20 +92,31 @@ fn check(api: ApiId, cases: &Cases) {
     std::fs::write(&file, &batches[0].bytes).unwrap();
 
     let run = common::lint(api.as_str(), &file, &["--json"]);
-    assert_eq!(run.status, 1, "some cases have errors; stderr: {}", run.stderr);
+    assert_eq!(
+        run.status, 1,
+        "some cases have errors; stderr: {}",
+        run.stderr
+    );
     let findings: Vec<JsonFinding> = serde_json::from_str(&run.stdout).unwrap();
     let mut got: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
     for f in &findings {
         assert!(["error", "warning"].contains(&f.severity.as_str()));
         assert!(!f.message.is_empty());
-        got.entry(f.record).or_default().insert(format!("{}@{}", f.code, f.field.as_deref().unwrap_or("")));
+        got.entry(f.record).or_default().insert(format!(
+            "{}@{}",
+            f.code,
+            f.field.as_deref().unwrap_or("")
+        ));
     }
     let mut failures = Vec::new();
     for (i, (_, case)) in picked.iter().enumerate() {
         let want: BTreeSet<String> = case.expect.iter().cloned().collect();
         let have = got.remove(&(i as u64)).unwrap_or_default();
         if want != have {
-            failures.push(format!("{api} `{}`: expected {want:?}, got {have:?}", case.name));
+            failures.push(format!(
+                "{api} `{}`: expected {want:?}, got {have:?}",
+                case.name
+            ));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));

@@ -37,7 +37,8 @@ fn with(n: u32, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value
 }
 
 fn findings(run: &Run) -> Vec<(u64, String, String)> {
-    let parsed: Vec<Value> = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let parsed: Vec<Value> =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
     parsed
         .iter()
         .map(|f| {
@@ -51,20 +52,31 @@ fn findings(run: &Run) -> Vec<(u64, String, String)> {
 }
 
 fn expect(list: &[(u64, &str, &str)]) -> Vec<(u64, String, String)> {
-    list.iter().map(|(r, f, c)| (*r, f.to_string(), c.to_string())).collect()
+    list.iter()
+        .map(|(r, f, c)| (*r, f.to_string(), c.to_string()))
+        .collect()
 }
 
 #[test]
 fn json_wire_shapes() {
     let records = vec![
         with(0, |_| {}),
-        with(1, |o| drop(o.insert("myNumber".into(), json!(123456789018u64)))),
-        with(2, |o| drop(o.insert("isNotDisclosed".into(), json!("false")))),
+        with(1, |o| {
+            drop(o.insert("myNumber".into(), json!(123456789018u64)))
+        }),
+        with(2, |o| {
+            drop(o.insert("isNotDisclosed".into(), json!("false")))
+        }),
         with(3, |o| drop(o.insert("surprise".into(), json!(1)))),
         with(4, |o| drop(o.remove("isNotDisclosed"))),
         with(5, |o| drop(o.insert("basicFiveInfo".into(), json!("x")))),
         json!(42),
-        with(7, |o| drop(o.insert("certificationDetail".into(), json!([{"itemName": "a", "itemValue": 1}])))),
+        with(7, |o| {
+            drop(o.insert(
+                "certificationDetail".into(),
+                json!([{"itemName": "a", "itemValue": 1}]),
+            ))
+        }),
         with(8, |o| drop(o.insert("validTo".into(), Value::Null))),
     ];
     let dir = tempfile::tempdir().unwrap();
@@ -101,7 +113,11 @@ fn json_wire_shapes() {
 }
 
 fn csv_file(dir: &Path, rows: &[Vec<u8>]) -> std::path::PathBuf {
-    let layout = pmhlink_profile::Layout::new(&pmhlink_profile::Profile::builtin(), pmhlink_profile::ApiId::E05).unwrap();
+    let layout = pmhlink_profile::Layout::new(
+        &pmhlink_profile::Profile::builtin(),
+        pmhlink_profile::ApiId::E05,
+    )
+    .unwrap();
     let header: Vec<&str> = layout.columns.iter().map(|c| c.header.as_str()).collect();
     let mut bytes = header.join(",").into_bytes();
     bytes.extend_from_slice(b"\r\n");
@@ -116,11 +132,19 @@ fn csv_file(dir: &Path, rows: &[Vec<u8>]) -> std::path::PathBuf {
 
 /// A valid E05 row for history key `H<n>`, as the writer makes it, with cells replaced.
 fn csv_row(n: u32, replace: &[(&str, &[u8])]) -> Vec<u8> {
-    let layout = pmhlink_profile::Layout::new(&pmhlink_profile::Profile::builtin(), pmhlink_profile::ApiId::E05).unwrap();
+    let layout = pmhlink_profile::Layout::new(
+        &pmhlink_profile::Profile::builtin(),
+        pmhlink_profile::ApiId::E05,
+    )
+    .unwrap();
     let json = serde_json::to_vec(&vec![with(n, |_| {})]).unwrap();
     let mut record = None;
     pmhlink_profile::read::read_json_payload(
-        &pmhlink_profile::Layout::new(&pmhlink_profile::Profile::builtin(), pmhlink_profile::ApiId::E06).unwrap(),
+        &pmhlink_profile::Layout::new(
+            &pmhlink_profile::Profile::builtin(),
+            pmhlink_profile::ApiId::E06,
+        )
+        .unwrap(),
         &json[..],
         |_, d| record = d.record,
     )
@@ -129,7 +153,11 @@ fn csv_row(n: u32, replace: &[(&str, &[u8])]) -> Vec<u8> {
     let cells = pmhlink_profile::write::record_to_csv_cells(&layout, &record).unwrap();
     let mut out: Vec<Vec<u8>> = cells.iter().map(|c| c.as_bytes().to_vec()).collect();
     for (key, bytes) in replace {
-        let i = layout.columns.iter().position(|c| c.header == *key).unwrap();
+        let i = layout
+            .columns
+            .iter()
+            .position(|c| c.header == *key)
+            .unwrap();
         out[i] = bytes.to_vec();
     }
     out.join(&b","[..])
@@ -171,7 +199,10 @@ fn csv_wire_shapes() {
         .iter()
         .map(|f| f["line"].as_u64().unwrap())
         .collect();
-    assert!(lines.contains(&3) && lines.contains(&6), "CSV findings carry line numbers: {lines:?}");
+    assert!(
+        lines.contains(&3) && lines.contains(&6),
+        "CSV findings carry line numbers: {lines:?}"
+    );
 }
 
 /// What lint says about a file it cannot read: exit 2 and one line naming the file.
@@ -181,31 +212,65 @@ fn unreadable(api: &str, name: &str, bytes: &[u8], extra: &[&str]) -> String {
     std::fs::write(&file, bytes).unwrap();
     let run = lint(api, &file, extra);
     assert_eq!(run.status, 2, "{name}: {}{}", run.stdout, run.stderr);
-    assert!(run.stdout.is_empty() || run.stdout.starts_with('['), "{name}: {}", run.stdout);
-    run.stderr.replace(&dir.path().display().to_string(), "<DIR>")
+    assert!(
+        run.stdout.is_empty() || run.stdout.starts_with('['),
+        "{name}: {}",
+        run.stdout
+    );
+    run.stderr
+        .replace(&dir.path().display().to_string(), "<DIR>")
 }
 
 #[test]
 fn unreadable_files() {
     let valid = serde_json::to_vec(&vec![with(0, |_| {})]).unwrap();
     let truncated = &valid[..valid.len() / 2];
-    let layout = pmhlink_profile::Layout::new(&pmhlink_profile::Profile::builtin(), pmhlink_profile::ApiId::E05).unwrap();
+    let layout = pmhlink_profile::Layout::new(
+        &pmhlink_profile::Profile::builtin(),
+        pmhlink_profile::ApiId::E05,
+    )
+    .unwrap();
     let headers: Vec<&str> = layout.columns.iter().map(|c| c.header.as_str()).collect();
-    let missing = headers.iter().filter(|h| **h != "validTo").copied().collect::<Vec<_>>().join(",");
+    let missing = headers
+        .iter()
+        .filter(|h| **h != "validTo")
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",");
     let mut swapped = headers.clone();
     swapped.swap(0, 1);
     let cp932_header = b"\x8E\xF3\x8B\x8B\x8E\xD2\x94\xD4\x8D\x86,\x8E\x81\x96\xBC\r\n";
 
     let messages = [
         unreadable("E06", "empty.json", b"", &[]),
-        unreadable("E06", "cp932.json", b"[{\"basicFiveInfo\": {\"name\": \"\x8E\x8E\x8C\xB1\"}}]", &[]),
+        unreadable(
+            "E06",
+            "cp932.json",
+            b"[{\"basicFiveInfo\": {\"name\": \"\x8E\x8E\x8C\xB1\"}}]",
+            &[],
+        ),
         unreadable("E06", "truncated.json", truncated, &[]),
         unreadable("E06", "object.json", b"{\"records\": []}", &[]),
         unreadable("E06", "trailing.json", b"[] []", &["--json"]),
-        unreadable("E06", "csv-given-as-json.csv", headers.join(",").as_bytes(), &[]),
+        unreadable(
+            "E06",
+            "csv-given-as-json.csv",
+            headers.join(",").as_bytes(),
+            &[],
+        ),
         unreadable("E05", "empty.csv", b"", &[]),
-        unreadable("E05", "missing-column.csv", format!("{missing}\r\n").as_bytes(), &[]),
-        unreadable("E05", "swapped.csv", format!("{}\r\n", swapped.join(",")).as_bytes(), &[]),
+        unreadable(
+            "E05",
+            "missing-column.csv",
+            format!("{missing}\r\n").as_bytes(),
+            &[],
+        ),
+        unreadable(
+            "E05",
+            "swapped.csv",
+            format!("{}\r\n", swapped.join(",")).as_bytes(),
+            &[],
+        ),
         unreadable("E05", "cp932.csv", cp932_header, &[]),
     ]
     .join("");
@@ -230,7 +295,11 @@ fn unusable_arguments() {
         assert_eq!(r.status, 2, "{}", r.stderr);
     }
     assert!(runs[0].stderr.contains("nope.json"), "{}", runs[0].stderr);
-    assert!(runs[1].stderr.contains("profile.toml"), "{}", runs[1].stderr);
+    assert!(
+        runs[1].stderr.contains("profile.toml"),
+        "{}",
+        runs[1].stderr
+    );
     assert!(runs[2].stderr.contains("result API"), "{}", runs[2].stderr);
     assert!(runs[3].stderr.contains("E99"), "{}", runs[3].stderr);
 }
@@ -249,21 +318,34 @@ fn empty_array_is_clean() {
 fn human_report() {
     let records = vec![
         with(0, |_| {}),
-        with(1, |o| drop(o.insert("myNumber".into(), json!("123456789019")))),
-        with(2, |o| drop(o.insert("medicalSubsidyRecipientNumber".into(), json!("0000002")))),
+        with(1, |o| {
+            drop(o.insert("myNumber".into(), json!("123456789019")))
+        }),
+        with(2, |o| {
+            drop(o.insert("medicalSubsidyRecipientNumber".into(), json!("0000002")))
+        }),
         with(3, |o| drop(o.insert("validFrom".into(), json!("R070401")))),
-        with(4, |o| drop(o.insert("medicalSubsidyInsurerNumber".into(), json!("81136244")))),
+        with(4, |o| {
+            drop(o.insert("medicalSubsidyInsurerNumber".into(), json!("81136244")))
+        }),
     ];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.json");
     std::fs::write(&file, serde_json::to_vec(&records).unwrap()).unwrap();
     let run = lint("E06", &file, &[]);
     assert_eq!(run.status, 1, "{}", run.stderr);
-    insta::assert_snapshot!(run.stdout.replace(&dir.path().display().to_string(), "<DIR>"));
+    insta::assert_snapshot!(
+        run.stdout
+            .replace(&dir.path().display().to_string(), "<DIR>")
+    );
 
     let clean = dir.path().join("clean.json");
     std::fs::write(&clean, serde_json::to_vec(&vec![with(0, |_| {})]).unwrap()).unwrap();
     let run = lint("E06", &clean, &[]);
     assert_eq!(run.status, 0, "{}", run.stderr);
-    assert!(run.stdout.contains("判定: 送信できます。"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("判定: 送信できます。"),
+        "{}",
+        run.stdout
+    );
 }

@@ -27,7 +27,10 @@ fn record(n: usize) -> String {
 #[allow(unsafe_code)] // getrusage has no safe wrapper in std.
 fn peak_rss_of_children_kib() -> i64 {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) }, 0);
+    assert_eq!(
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) },
+        0
+    );
     usage.ru_maxrss
 }
 
@@ -54,7 +57,14 @@ fn a_200_mb_file_is_streamed() {
 
     let run = common::lint("E06", &file, &["--max-listed", "0"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
-    assert!(run.stdout.contains(&format!("レコード数:   {n}")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("レコード数:   {n}")),
+        "{}",
+        run.stdout
+    );
     let peak = peak_rss_of_children_kib();
-    assert!(peak < MAX_PEAK_RSS_KIB, "lint peaked at {peak} KiB on a 200 MB file: it is not streaming");
+    assert!(
+        peak < MAX_PEAK_RSS_KIB,
+        "lint peaked at {peak} KiB on a 200 MB file: it is not streaming"
+    );
 }

@@ -16,7 +16,11 @@ pub struct Run {
 }
 
 pub fn run(cmd: &mut Command) -> Run {
-    let Output { status, stdout, stderr } = cmd.output().expect("pmhlink runs");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("pmhlink runs");
     Run {
         status: status.code().expect("exited, not killed"),
         stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
@@ -27,7 +31,15 @@ pub fn run(cmd: &mut Command) -> Run {
 /// `pmhlink lint` with the fixed date and municipality the fixtures are written for.
 pub fn lint(api: &str, file: &Path, extra: &[&str]) -> Run {
     run(pmhlink()
-        .args(["lint", "--api", api, "--today", "2026-11-21", "--municipality", "011002"])
+        .args([
+            "lint",
+            "--api",
+            api,
+            "--today",
+            "2026-11-21",
+            "--municipality",
+            "011002",
+        ])
         .args(extra)
         .arg(file))
 }

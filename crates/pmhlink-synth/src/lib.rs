@@ -1,0 +1,38 @@
+//! Deterministic synthetic municipalities for tests and benchmarks.
+//!
+//! A [`Synth`] draws people one at a time from `(seed, person index)`: each person holds one or
+//! two certificates of the municipality's programmes, each with one to three validity periods.
+//! The same people feed the vendor-style exports ([`SubsidyCsv`], [`ResidentsFixed`],
+//! [`ShienCsv`]) and the canonical output ([`ExpectedJsonl`]): the records PMH should receive,
+//! with the error that must quarantine a period whose exports carry a [`Defect`]. Nothing is
+//! held beyond one person, so 10^6 certificates stream in constant memory; the same
+//! configuration gives byte-identical files.
+
+mod address;
+mod certificate;
+mod defect;
+mod era_forms;
+mod expected;
+mod export;
+mod kana;
+mod municipality;
+mod names;
+mod person;
+mod rng;
+mod scramble;
+mod synth;
+
+pub use address::Address;
+pub use certificate::{RowStyle, SynthCertificate, SynthPeriod};
+pub use defect::{Defect, DefectScope};
+pub use expected::{ExpectedJsonl, ExpectedRow, expected_rows, face_items, validity_text};
+pub use export::{
+    FixedField, FixedLayout, Pad, RecordLayout, ResidentsFixed, SUBSIDY_HEADER, ShienCsv,
+    SubsidyCsv,
+};
+pub use municipality::{
+    CopayCap, IncomeSegment, Municipality, Programme, ProgrammeKind, RecipientNumbering,
+};
+pub use names::{NAME_SEPARATOR, NameEntry, PersonName};
+pub use person::{ShienEntry, SynthPerson};
+pub use synth::{Counts, People, PersonSink, Synth, SynthConfig};

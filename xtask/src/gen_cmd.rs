@@ -1,0 +1,169 @@
+//! `cargo xtask gen`: writes a synthetic municipality's files into a directory, streaming.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::payloads::PayloadFiles;
+use clap::Args;
+use pmhlink_rules::CivilDate;
+use pmhlink_synth::{
+    ExpectedJsonl, FixedLayout, ResidentsFixed, ShienCsv, SubsidyCsv, Synth, SynthConfig,
+};
+
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of certificates (people are drawn until exactly this many exist).
+    #[arg(long, default_value_t = 1000)]
+    certificates: u64,
+    /// Output directory (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Share of certificates with exactly one defect, in [0, 1].
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    dirty: f64,
+    /// Reference day (YYYY-MM-DD): periods run through it, 不開示フラグ is read on it.
+    #[arg(long, value_parser = parse_day)]
+    as_of: Option<CivilDate>,
+}
+
+impl GenArgs {
+    pub fn new(seed: u64, certificates: u64, out: PathBuf) -> Self {
+        GenArgs {
+            seed,
+            certificates,
+            out,
+            dirty: 0.0,
+            as_of: None,
+        }
+    }
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err("must lie in [0, 1]".into())
+    }
+}
+
+fn parse_day(s: &str) -> Result<CivilDate, String> {
+    CivilDate::parse_iso(s).map_err(|e| format!("{e:?}: expected YYYY-MM-DD"))
+}
+
+pub const FILES: [&str; 5] = [
+    "subsidy.csv",
+    "residents.dat",
+    "residents.layout.toml",
+    "shien.csv",
+    "expected.jsonl",
+];
+
+fn create(dir: &Path, name: &str) -> io::Result<BufWriter<File>> {
+    let path = dir.join(name);
+    File::create(&path)
+        .map(|f| BufWriter::with_capacity(1 << 20, f))
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+/// The municipality's local programmes as a `--site` file for `pmhlink lint`.
+fn site_toml(synth: &Synth) -> String {
+    let tables = synth.municipality().site_tables();
+    format!(
+        "# Site tables of the synthetic municipality {} ({}).\n{}",
+        synth.municipality().name,
+        synth.municipality().code,
+        toml::to_string(&tables).expect("site tables serialise")
+    )
+}
+
+pub fn run(args: &GenArgs) -> io::Result<()> {
+    let started = Instant::now();
+    let mut config = SynthConfig {
+        seed: args.seed,
+        certificates: args.certificates,
+        dirty: args.dirty,
+        ..SynthConfig::default()
+    };
+    if let Some(day) = args.as_of {
+        config.as_of = day;
+    }
+    let synth = Synth::new(config);
+    let as_of = synth.config().as_of;
+    let dir = &args.out;
+    fs::create_dir_all(dir)?;
+    fs::write(dir.join(FILES[2]), FixedLayout::residents().to_toml())?;
+
+    let mut subsidy = SubsidyCsv::new(create(dir, FILES[0])?, as_of)?;
+    let mut residents = ResidentsFixed::new(create(dir, FILES[1])?, synth.municipality(), as_of)?;
+    let mut shien = ShienCsv::new(create(dir, FILES[3])?)?;
+    let mut expected = ExpectedJsonl::new(create(dir, FILES[4])?);
+    let layouts = crate::payloads::layouts();
+    let mut json = PayloadFiles::new(&dir.join("payload"), &layouts[0])?;
+    let mut csv = PayloadFiles::new(&dir.join("payload"), &layouts[1])?;
+    fs::write(dir.join("site.toml"), site_toml(&synth))?;
+    let counts = synth.stream(&mut [
+        &mut subsidy,
+        &mut residents,
+        &mut shien,
+        &mut expected,
+        &mut json,
+        &mut csv,
+    ])?;
+
+    let mut sizes = Vec::with_capacity(FILES.len());
+    let mut bytes = 0;
+    for name in FILES {
+        let size = fs::metadata(dir.join(name))?.len();
+        bytes += size;
+        sizes.push(format!("{name} {size}"));
+    }
+    println!(
+        "gen: payload/: {} E06 JSON and {} E05 CSV files; site.toml: the programmes as site tables",
+        json.files.len(),
+        csv.files.len()
+    );
+    println!(
+        "gen: seed {} as-of {as_of}: {} certificates, {} periods, {} people, {} defective certificates, \
+         {} quarantined periods; {bytes} bytes ({}) in {}; {:.2} s",
+        args.seed,
+        counts.certificates,
+        counts.periods,
+        counts.people,
+        counts.defective_certificates,
+        counts.quarantined_periods,
+        sizes.join(", "),
+        dir.display(),
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gen_writes_every_file_and_repeats_itself() {
+        let dir = std::env::temp_dir().join(format!("xtask-gen-{}", std::process::id()));
+        let args = |out: PathBuf| GenArgs {
+            seed: 3,
+            certificates: 200,
+            out,
+            dirty: 0.1,
+            as_of: None,
+        };
+        run(&args(dir.join("a"))).unwrap();
+        run(&args(dir.join("b"))).unwrap();
+        for name in FILES {
+            let a = fs::read(dir.join("a").join(name)).unwrap();
+            assert!(!a.is_empty(), "{name}");
+            assert_eq!(a, fs::read(dir.join("b").join(name)).unwrap(), "{name}");
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
