@@ -1,17 +1,21 @@
 //! `cargo xtask bench`: validation and payload writing over a generated municipality at city
-//! scale, and `pmhlink lint` end to end on the files. Figures, not assertions: the machines are
-//! shared, so the numbers go into notes, never into tests.
+//! scale, then `pmhlink lint` end to end on whole-file payloads. Figures, not assertions: the
+//! machines are shared, so the numbers go into notes, never into tests.
+//!
+//! Two processes: the release xtask generates and measures the in-process phases and writes
+//! the lint inputs; this (small) process then runs lint, so that the peak memory the kernel
+//! reports for a lint child is lint's own and not inherited from a large parent.
 
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use pmhlink_model::Record;
-use pmhlink_profile::check::check_record;
-use pmhlink_profile::write::PayloadWriter;
+use pmhlink_profile::check::{check_record, check_shape};
+use pmhlink_profile::write::{PayloadWriter, csv_row, record_to_csv_cells, record_to_json};
 use pmhlink_profile::{ApiId, Layout, Profile};
 use pmhlink_rules::{Policy, RuleContext, Severity};
 use pmhlink_synth::{Synth, SynthConfig, expected_rows};
@@ -30,7 +34,21 @@ pub struct BenchArgs {
     dir: Option<PathBuf>,
 }
 
-/// Builds release binaries and runs the measurement in the release xtask.
+impl BenchArgs {
+    fn dir(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| target_dir().join("bench"))
+    }
+}
+
+const MUNICIPALITY: &str = "139998";
+
+/// Records generated and then measured together: small enough to stay in cache, as a record does
+/// in lint or a run, where it is checked right after it is read.
+const CHUNK: usize = 256;
+
+/// Builds release binaries, measures in the release xtask, then lints its files.
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     cargo(&[
         "build",
@@ -41,24 +59,30 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         "-p",
         "xtask",
     ])?;
-    let xtask = target_dir().join("release").join("xtask");
-    let mut cmd = Command::new(xtask);
-    cmd.args([
-        "bench-run",
-        "--certificates",
-        &args.certificates.to_string(),
-        "--seed",
-        &args.seed.to_string(),
-    ]);
-    if let Some(dir) = &args.dir {
-        cmd.arg("--dir").arg(dir);
+    let release = target_dir().join("release");
+    let status = Command::new(release.join("xtask"))
+        .args([
+            "bench-run",
+            "--certificates",
+            &args.certificates.to_string(),
+        ])
+        .args(["--seed", &args.seed.to_string(), "--dir"])
+        .arg(args.dir())
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err(format!("bench-run failed ({status})"));
     }
-    let status = cmd.status().map_err(|e| e.to_string())?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("bench-run failed ({status})"))
+    let today = SynthConfig::default().as_of.to_string();
+    for (api, file) in [("E06", "bench-E06.json"), ("E05", "bench-E05.csv")] {
+        lint_end_to_end(
+            &release.join("pmhlink"),
+            api,
+            &args.dir().join(file),
+            &today,
+        )?;
     }
+    Ok(())
 }
 
 #[allow(unsafe_code)] // getrusage / wait4 have no safe wrappers in std.
@@ -71,7 +95,7 @@ mod rusage {
     }
 
     /// Waits for a child and returns (exit code, its peak resident set in KiB).
-    pub fn wait(child: std::process::Child) -> (i32, i64) {
+    pub fn wait(child: &std::process::Child) -> (i32, i64) {
         let pid = child.id() as libc::pid_t;
         let mut status = 0;
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -81,7 +105,6 @@ mod rusage {
         } else {
             -1
         };
-        std::mem::forget(child);
         (code, usage.ru_maxrss)
     }
 }
@@ -97,13 +120,82 @@ fn rate(records: u64, d: Duration) -> String {
     format!("{:>10.0} records/s", records as f64 / d.as_secs_f64())
 }
 
-/// The measurement itself (runs in the release xtask).
+fn line(label: &str, time: Duration, records: u64, extra: &str) {
+    println!(
+        "  {label:<48} {:>7.2} s {}  {extra}",
+        time.as_secs_f64(),
+        rate(records, time)
+    );
+}
+
+/// Whole-file payloads (no per-call limits) for lint to read, streamed to disk.
+struct LintInputs {
+    json: BufWriter<fs::File>,
+    csv: BufWriter<fs::File>,
+    first: bool,
+    scratch: Vec<u8>,
+}
+
+impl LintInputs {
+    fn create(dir: &Path, csv_layout: &Layout) -> std::io::Result<Self> {
+        fs::create_dir_all(dir)?;
+        let mut json =
+            BufWriter::with_capacity(1 << 20, fs::File::create(dir.join("bench-E06.json"))?);
+        let mut csv =
+            BufWriter::with_capacity(1 << 20, fs::File::create(dir.join("bench-E05.csv"))?);
+        json.write_all(b"[")?;
+        let headers: Vec<&str> = csv_layout
+            .columns
+            .iter()
+            .map(|c| c.header.as_str())
+            .collect();
+        let mut header = Vec::new();
+        csv_row(&headers, csv_layout.csv.line_ending, &mut header);
+        csv.write_all(&header)?;
+        Ok(LintInputs {
+            json,
+            csv,
+            first: true,
+            scratch: Vec::new(),
+        })
+    }
+
+    fn push(
+        &mut self,
+        json_layout: &Layout,
+        csv_layout: &Layout,
+        r: &Record,
+    ) -> Result<(), String> {
+        self.scratch.clear();
+        if !self.first {
+            self.scratch.push(b',');
+        }
+        self.first = false;
+        record_to_json(json_layout, r, &mut self.scratch).map_err(|e| e.to_string())?;
+        self.json
+            .write_all(&self.scratch)
+            .map_err(|e| e.to_string())?;
+        self.scratch.clear();
+        let cells = record_to_csv_cells(csv_layout, r).map_err(|n| format!("{n} face items"))?;
+        csv_row(&cells, csv_layout.csv.line_ending, &mut self.scratch);
+        self.csv.write_all(&self.scratch).map_err(|e| e.to_string())
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.json.write_all(b"]")?;
+        self.json.flush()?;
+        self.csv.flush()
+    }
+}
+
+/// The in-process measurement (runs in the release xtask).
 pub fn measure(args: &BenchArgs) -> Result<(), String> {
-    let synth = Synth::new(SynthConfig {
+    let config = SynthConfig {
         seed: args.seed,
         certificates: args.certificates,
         ..SynthConfig::default()
-    });
+    };
+    let synth = Synth::new(config);
     let profile = Profile::builtin();
     let e06 = Layout::new(&profile, ApiId::E06).map_err(|e| e.to_string())?;
     let e05 = Layout::new(&profile, ApiId::E05).map_err(|e| e.to_string())?;
@@ -111,40 +203,30 @@ pub fn measure(args: &BenchArgs) -> Result<(), String> {
     let ctx = RuleContext {
         today: synth.config().as_of,
         site: &site,
-        municipality_code: Some(synth.municipality().code),
+        municipality_code: Some(MUNICIPALITY),
         policy: Policy::default(),
     };
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| target_dir().join("bench"));
-    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let unlimited = |layout: &Layout| {
-        let mut l = layout.clone();
-        l.limits.max_records = usize::MAX;
-        l.limits.max_bytes = usize::MAX;
-        l
-    };
-    let (big_json_layout, big_csv_layout) = (unlimited(&e06), unlimited(&e05));
-    let mut big_json = PayloadWriter::new(&big_json_layout);
-    let mut big_csv = PayloadWriter::new(&big_csv_layout);
+    let mut inputs = LintInputs::create(&args.dir(), &e05).map_err(|e| e.to_string())?;
 
-    let (mut check, mut json, mut csv) = (Phase::default(), Phase::default(), Phase::default());
+    let (mut validate, mut shape, mut domain) =
+        (Phase::default(), Phase::default(), Phase::default());
+    let (mut json, mut csv) = (Phase::default(), Phase::default());
     let (mut json_w, mut csv_w) = (PayloadWriter::new(&e06), PayloadWriter::new(&e05));
-    let mut records: u64 = 0;
-    let mut errors: u64 = 0;
-    let mut chunk: Vec<Record> = Vec::with_capacity(8192);
+    let (mut records, mut errors) = (0u64, 0u64);
+    let mut chunk: Vec<Record> = Vec::with_capacity(CHUNK);
     let mut findings = Vec::new();
     let mut people = synth.people().peekable();
     let started = Instant::now();
     while people.peek().is_some() {
         chunk.clear();
-        while chunk.len() < 8192 {
+        while chunk.len() < CHUNK {
             let Some(p) = people.next() else { break };
             chunk.extend(expected_rows(&p).map(|row| row.record));
         }
         records += chunk.len() as u64;
 
+        // The production path first (both rule sets in one visit of a record), then each rule
+        // set alone to show where the time goes.
         let t = Instant::now();
         for r in &chunk {
             findings.clear();
@@ -154,7 +236,19 @@ pub fn measure(args: &BenchArgs) -> Result<(), String> {
                 .filter(|f| f.severity == Severity::Error)
                 .count() as u64;
         }
-        check.time += t.elapsed();
+        validate.time += t.elapsed();
+        let t = Instant::now();
+        for r in &chunk {
+            findings.clear();
+            check_shape(&e06, r, &mut findings);
+        }
+        shape.time += t.elapsed();
+        let t = Instant::now();
+        for r in &chunk {
+            findings.clear();
+            pmhlink_rules::check_record(r, &ctx, &mut findings);
+        }
+        domain.time += t.elapsed();
 
         for (writer, phase) in [(&mut json_w, &mut json), (&mut csv_w, &mut csv)] {
             let t = Instant::now();
@@ -167,8 +261,7 @@ pub fn measure(args: &BenchArgs) -> Result<(), String> {
             phase.time += t.elapsed();
         }
         for r in &chunk {
-            big_json.push(r).map_err(|e| e.to_string())?;
-            big_csv.push(r).map_err(|e| e.to_string())?;
+            inputs.push(&e06, &e05, r)?;
         }
     }
     for (writer, phase) in [(json_w, &mut json), (csv_w, &mut csv)] {
@@ -177,65 +270,46 @@ pub fn measure(args: &BenchArgs) -> Result<(), String> {
             phase.batches += 1;
         }
     }
-    let in_process_peak = rusage::self_peak_kib();
-    let json_file = dir.join("bench-E06.json");
-    let csv_file = dir.join("bench-E05.csv");
-    for (w, path) in [(big_json, &json_file), (big_csv, &csv_file)] {
-        let bytes = w.finish().map(|b| b.bytes).unwrap_or_default();
-        let mut f = BufWriter::new(fs::File::create(path).map_err(|e| e.to_string())?);
-        f.write_all(&bytes)
-            .and_then(|()| f.flush())
-            .map_err(|e: io::Error| e.to_string())?;
-    }
-    let total = started.elapsed();
+    inputs.finish().map_err(|e| e.to_string())?;
 
     println!(
-        "bench: seed {}, {} certificates → {records} history rows ({:.1} s incl. generation)",
+        "bench: seed {}, {} certificates → {records} history rows ({:.1} s in all, incl. generation and writing lint inputs)",
         args.seed,
         args.certificates,
-        total.as_secs_f64()
+        started.elapsed().as_secs_f64()
     );
-    println!(
-        "  validate (profile shape + domain rules, one core)  {:>7.2} s  {}  ({errors} error findings)",
-        check.time.as_secs_f64(),
-        rate(records, check.time)
+    line(
+        "validate: profile shape + domain rules (1 core)",
+        validate.time,
+        records,
+        &format!("{errors} error findings"),
     );
-    println!(
-        "  write E06 JSON batches                             {:>7.2} s  {}  {} calls, {} MB",
-        json.time.as_secs_f64(),
-        rate(records, json.time),
-        json.batches,
-        json.bytes / 1_000_000
-    );
-    println!(
-        "  write E05 CSV batches                              {:>7.2} s  {}  {} calls, {} MB",
-        csv.time.as_secs_f64(),
-        rate(records, csv.time),
-        csv.batches,
-        csv.bytes / 1_000_000
-    );
-    println!(
-        "  peak RSS of the in-process phases (incl. two whole-file payloads held for lint input): {} MiB",
-        in_process_peak / 1024
-    );
-
-    let bin = target_dir().join("release").join("pmhlink");
-    for (api, file) in [("E06", &json_file), ("E05", &csv_file)] {
-        lint_end_to_end(&bin, api, file, &ctx.today.to_string(), records)?;
+    line("  profile shape rules", shape.time, records, "");
+    line("  domain rules", domain.time, records, "");
+    for (label, p) in [
+        ("write E06 JSON batches", &json),
+        ("write E05 CSV batches", &csv),
+    ] {
+        line(
+            label,
+            p.time,
+            records,
+            &format!("{} calls, {} MB", p.batches, p.bytes / 1_000_000),
+        );
     }
+    println!(
+        "  peak RSS of this process (generator + phases, streamed): {} MiB",
+        rusage::self_peak_kib() / 1024
+    );
     Ok(())
 }
 
-fn lint_end_to_end(
-    bin: &Path,
-    api: &str,
-    file: &Path,
-    today: &str,
-    records: u64,
-) -> Result<(), String> {
-    let size = fs::metadata(file).map_err(|e| e.to_string())?.len();
+fn lint_end_to_end(bin: &Path, api: &str, file: &Path, today: &str) -> Result<(), String> {
+    let size = fs::metadata(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
     let t = Instant::now();
-    let child = Command::new(bin)
+    let mut child = Command::new(bin)
         .args([
             "lint",
             "--api",
@@ -243,22 +317,32 @@ fn lint_end_to_end(
             "--today",
             today,
             "--municipality",
-            "139998",
+            MUNICIPALITY,
             "--max-listed",
             "0",
         ])
         .arg(file)
-        .stdout(std::process::Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("{}: {e}", bin.display()))?;
-    let (code, peak) = rusage::wait(child);
+    let (code, peak) = rusage::wait(&child);
     let wall = t.elapsed();
-    println!(
-        "  pmhlink lint --api {api} ({} MB file)                {:>7.2} s  {}  peak RSS {} MiB, exit {code}",
-        size / 1_000_000,
-        wall.as_secs_f64(),
-        rate(records, wall),
-        peak / 1024
+    let mut report = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut report).map_err(|e| e.to_string())?;
+    }
+    std::mem::forget(child);
+    let records: u64 = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("レコード数:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or("lint printed no record count")?;
+    let label = format!("pmhlink lint --api {api} ({} MB file)", size / 1_000_000);
+    line(
+        &label,
+        wall,
+        records,
+        &format!("peak RSS {} MiB, exit {code}", peak / 1024),
     );
     Ok(())
 }

@@ -31,6 +31,21 @@ pub fn check_shape(layout: &Layout, record: &Record, out: &mut Vec<Finding>) {
     }
 }
 
+// Lengths are in characters. A UTF-8 string has at least as many bytes as characters, so the
+// byte length settles most cases without counting.
+
+fn longer_than(value: &str, n: usize) -> bool {
+    value.len() > n && value.chars().count() > n
+}
+
+fn length_is(value: &str, n: usize) -> bool {
+    match value.len().cmp(&n) {
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => value.is_ascii(),
+        std::cmp::Ordering::Greater => value.chars().count() == n,
+    }
+}
+
 fn check_text(spec: &FieldSpec, value: &str, out: &mut Vec<Finding>) {
     if value.is_empty() {
         if spec.required {
@@ -38,14 +53,9 @@ fn check_text(spec: &FieldSpec, value: &str, out: &mut Vec<Finding>) {
         }
         return;
     }
-    let len = if value.is_ascii() {
-        value.len()
-    } else {
-        value.chars().count()
-    };
-    if let Some(n) = spec.exact_len.filter(|&n| n != len) {
+    if let Some(n) = spec.exact_len.filter(|&n| !length_is(value, n)) {
         out.push(Finding::new(Code::WrongLength, spec.id).with_limit(n));
-    } else if let Some(n) = spec.max_len.filter(|&n| len > n) {
+    } else if let Some(n) = spec.max_len.filter(|&n| longer_than(value, n)) {
         out.push(Finding::new(Code::TooLong, spec.id).with_limit(n));
     }
     if let Some(code) = spec.charset.and_then(|c| c.violation(value)) {
@@ -77,10 +87,10 @@ fn check_items(spec: &FieldSpec, record: &Record, out: &mut Vec<Finding>) {
         if name.is_empty() {
             out.push(Finding::new(Code::RequiredMissing, spec.id));
         }
-        if name.chars().count() > shape.name_max_len {
+        if longer_than(name, shape.name_max_len) {
             too_long = too_long.or(Some(shape.name_max_len));
         }
-        if value.chars().count() > shape.value_max_len {
+        if longer_than(value, shape.value_max_len) {
             too_long = too_long.or(Some(shape.value_max_len));
         }
         control |=

@@ -66,18 +66,33 @@ struct JsonItems<'a> {
     record: &'a Record,
 }
 
+struct JsonItem<'a> {
+    shape: &'a crate::spec::ItemsSpec,
+    item: &'a pmhlink_model::DetailItem,
+}
+
+impl Serialize for JsonItem<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry(&self.shape.name_key, &self.item.name)?;
+        map.serialize_entry(&self.shape.value_key, self.item.value.expose())?;
+        map.end()
+    }
+}
+
 impl Serialize for JsonItems<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let shape = self.layout.fields[self.field]
             .items
             .as_ref()
             .expect("items field has a shape");
-        s.collect_seq(self.record.face.details.iter().map(|item| {
-            let mut m = serde_json::Map::with_capacity(2);
-            m.insert(shape.name_key.clone(), item.name.clone().into());
-            m.insert(shape.value_key.clone(), item.value.expose().clone().into());
-            m
-        }))
+        s.collect_seq(
+            self.record
+                .face
+                .details
+                .iter()
+                .map(|item| JsonItem { shape, item }),
+        )
     }
 }
 

@@ -21,6 +21,17 @@ pub enum Charset {
     Katakana,
 }
 
+/// `char::is_control` over a whole string, on bytes: C0 controls and DEL are single bytes, and
+/// C1 controls (U+0080–U+009F) are `C2 80`–`C2 9F` in UTF-8. Runs on every text field.
+pub fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        c < 0x20
+            || c == 0x7F
+            || (c == 0xC2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)))
+    })
+}
+
 pub fn is_name_kana_char(c: char) -> bool {
     matches!(c, '\u{30A1}'..='\u{30F6}' | 'ー' | '・' | '\u{3000}')
 }
@@ -29,12 +40,7 @@ impl Charset {
     /// The finding code when `value` is outside the class, or `None` when it fits.
     pub fn violation(self, value: &str) -> Option<Code> {
         let ok = match self {
-            Charset::Text => {
-                return value
-                    .chars()
-                    .any(char::is_control)
-                    .then_some(Code::ControlCharacter);
-            }
+            Charset::Text => return has_control(value).then_some(Code::ControlCharacter),
             Charset::Digits => value.bytes().all(|b| b.is_ascii_digit()),
             Charset::AsciiAlnum => value.bytes().all(|b| b.is_ascii_alphanumeric()),
             Charset::IsoDate => {
@@ -61,6 +67,17 @@ impl Charset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_scan_agrees_with_char_is_control() {
+        for cp in (0..0x3000u32).chain([0xFEFF, 0xFFFD]) {
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let s = format!("a{c}愛");
+            assert_eq!(has_control(&s), c.is_control(), "U+{cp:04X}");
+        }
+    }
 
     #[test]
     fn classes() {

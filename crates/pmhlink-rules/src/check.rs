@@ -7,7 +7,7 @@ use pmhlink_model::{FieldId, Record};
 use crate::check_digit::{self, CheckError};
 use crate::codes::{HoubetsuClass, SiteTables, prefecture_name};
 use crate::date::CivilDate;
-use crate::text::{has_outside_jis_x0208, is_gaiji};
+use crate::text::{is_gaiji, outside_jis_x0208};
 use crate::{Code, Finding, Severity};
 
 /// Severities a site may change. Defaults follow `domain-rules.md`.
@@ -138,31 +138,34 @@ fn check_dates(r: &Record, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     }
 }
 
+/// The worst repertoire problem of a string: an unmapped 外字 (an error) over a character
+/// outside JIS X 0208 (a warning). One pass: 外字 are outside JIS X 0208 too.
+fn repertoire(s: &str) -> Option<Code> {
+    let mut found = None;
+    for c in outside_jis_x0208(s) {
+        if is_gaiji(c) {
+            return Some(Code::GaijiUnmapped);
+        }
+        found = Some(Code::OutsideJisX0208);
+    }
+    found
+}
+
 fn check_text(r: &Record, out: &mut Vec<Finding>) {
-    let texts = DISPLAYED_TEXT
-        .iter()
-        .filter_map(|&f| present(r, f).map(|s| (f, s)));
+    for f in DISPLAYED_TEXT {
+        if let Some(code) = present(r, f).and_then(repertoire) {
+            out.push(Finding::new(code, f));
+        }
+    }
     let items = r
         .face
         .details
         .iter()
         .flat_map(|d| [d.name.as_str(), d.value.expose().as_str()]);
-    let items = items.map(|s| (FieldId::CertificationDetail, s));
-    let mut flagged: Vec<(Code, FieldId)> = Vec::new();
-    for (f, s) in texts.chain(items) {
-        if s.is_ascii() {
-            continue;
-        }
-        let code = if s.chars().any(is_gaiji) {
-            Code::GaijiUnmapped
-        } else if has_outside_jis_x0208(s) {
-            Code::OutsideJisX0208
-        } else {
-            continue;
-        };
-        if !flagged.contains(&(code, f)) {
-            flagged.push((code, f));
-            out.push(Finding::new(code, f));
-        }
+    let worst = items
+        .filter_map(repertoire)
+        .min_by_key(|&c| c != Code::GaijiUnmapped);
+    if let Some(code) = worst {
+        out.push(Finding::new(code, FieldId::CertificationDetail));
     }
 }

@@ -10,19 +10,19 @@ pub enum CheckError {
     AllZero,
 }
 
-fn digits(s: &str, len: usize) -> Result<Vec<u32>, CheckError> {
-    if s.len() != len {
-        return Err(CheckError::Length { expected: len });
+/// The digits of `s` as numbers, in a fixed array (no allocation: this runs per record).
+fn digits<const N: usize>(s: &str) -> Result<[u32; N], CheckError> {
+    if s.len() != N {
+        return Err(CheckError::Length { expected: N });
     }
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_digit() {
-                Ok(u32::from(b - b'0'))
-            } else {
-                Err(CheckError::NotDigits)
-            }
-        })
-        .collect()
+    let mut out = [0; N];
+    for (d, b) in out.iter_mut().zip(s.bytes()) {
+        if !b.is_ascii_digit() {
+            return Err(CheckError::NotDigits);
+        }
+        *d = u32::from(b - b'0');
+    }
+    Ok(out)
 }
 
 const MY_NUMBER_WEIGHTS: [u32; 11] = [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
@@ -40,7 +40,7 @@ pub fn my_number_check_digit(body: &[u32; 11]) -> u32 {
 
 /// 個人番号: 12 digits, weights 6 5 4 3 2 7 6 5 4 3 2, all-zero refused.
 pub fn check_my_number(s: &str) -> Result<(), CheckError> {
-    let d = digits(s, 12)?;
+    let d: [u32; 12] = digits(s)?;
     if d.iter().all(|&x| x == 0) {
         return Err(CheckError::AllZero);
     }
@@ -67,9 +67,9 @@ pub fn luhn_check_digit(body: &[u32]) -> u32 {
     (10 - s % 10) % 10
 }
 
-fn check_luhn(s: &str, len: usize) -> Result<(), CheckError> {
-    let d = digits(s, len)?;
-    let (body, check) = d.split_at(len - 1);
+fn check_luhn<const N: usize>(s: &str) -> Result<(), CheckError> {
+    let d: [u32; N] = digits(s)?;
+    let (body, check) = d.split_at(N - 1);
     if luhn_check_digit(body) == check[0] {
         Ok(())
     } else {
@@ -79,12 +79,12 @@ fn check_luhn(s: &str, len: usize) -> Result<(), CheckError> {
 
 /// 公費負担者番号: 法別 (2) + 都道府県 (2) + 実施機関 (3) + check digit.
 pub fn check_insurer_number(s: &str) -> Result<(), CheckError> {
-    check_luhn(s, 8)
+    check_luhn::<8>(s)
 }
 
 /// 公費受給者番号 of a national programme: 6 body digits + check digit.
 pub fn check_recipient_number(s: &str) -> Result<(), CheckError> {
-    check_luhn(s, 7)
+    check_luhn::<7>(s)
 }
 
 /// Appends the right check digit to a body of ASCII digits (for generators and fixtures).

@@ -206,29 +206,15 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert_eq!(
-            site.classify_insurer("54016027", "2025-04-01"),
-            HoubetsuClass::National
-        );
-        assert_eq!(
-            site.classify_insurer("06130488", "2025-04-01"),
-            HoubetsuClass::Insurer
-        );
-        assert_eq!(
-            site.classify_insurer("88138243", "2025-04-01"),
-            HoubetsuClass::Local
-        );
-        assert_eq!(
-            site.classify_insurer("88138243", "2019-04-01"),
-            HoubetsuClass::Unknown
-        );
-        assert_eq!(
-            site.classify_insurer("88238243", "2025-04-01"),
-            HoubetsuClass::Unknown
-        );
-        assert_eq!(
-            site.classify_insurer("81136244", "2025-04-01"),
-            HoubetsuClass::Unknown
-        );
+        for (number, on, class) in [
+            ("54016027", "2025-04-01", HoubetsuClass::National),
+            ("06130488", "2025-04-01", HoubetsuClass::Insurer),
+            ("88138243", "2025-04-01", HoubetsuClass::Local),
+            ("88138243", "2019-04-01", HoubetsuClass::Unknown),
+            ("88238243", "2025-04-01", HoubetsuClass::Unknown),
+            ("81136244", "2025-04-01", HoubetsuClass::Unknown),
+        ] {
+            assert_eq!(site.classify_insurer(number, on), class, "{number} on {on}");
+        }
     }
 }

@@ -54,7 +54,22 @@ fn jis_x0208_bitmap() -> &'static [u64; 1024] {
 }
 
 pub fn has_outside_jis_x0208(s: &str) -> bool {
-    !s.is_ascii() && s.chars().any(is_outside_jis_x0208)
+    outside_jis_x0208(s).next().is_some()
+}
+
+/// The characters of `s` outside JIS X 0208, with the table looked up once for the string.
+pub fn outside_jis_x0208(s: &str) -> impl Iterator<Item = char> + '_ {
+    let bitmap = (!s.is_ascii()).then(jis_x0208_bitmap);
+    s.chars().filter(move |&c| {
+        let Some(bitmap) = bitmap else { return false };
+        if c.is_ascii() {
+            return false;
+        }
+        let Ok(bmp) = u16::try_from(u32::from(c)) else {
+            return true;
+        };
+        bitmap[usize::from(bmp >> 6)] & (1 << (bmp & 63)) == 0
+    })
 }
 
 /// Bytes that do not decode. Carries the offset of the first malformed byte, never content, so

@@ -51,6 +51,18 @@ fn findings(run: &Run) -> Vec<(u64, String, String)> {
         .collect()
 }
 
+/// Lints records written as an E06 file; findings sorted as (record, field, code).
+fn lint_json_file(records: &[Value]) -> Vec<(u64, String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("records.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(records).unwrap()).unwrap();
+    let run = lint("E06", &file, &["--json"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let mut got = findings(&run);
+    got.sort();
+    got
+}
+
 fn expect(list: &[(u64, &str, &str)]) -> Vec<(u64, String, String)> {
     list.iter()
         .map(|(r, f, c)| (*r, f.to_string(), c.to_string()))
@@ -79,15 +91,8 @@ fn json_wire_shapes() {
         }),
         with(8, |o| drop(o.insert("validTo".into(), Value::Null))),
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("shapes.json");
-    std::fs::write(&file, serde_json::to_vec_pretty(&records).unwrap()).unwrap();
-    let run = lint("E06", &file, &["--json"]);
-    assert_eq!(run.status, 1, "{}", run.stderr);
-    let mut got = findings(&run);
-    got.sort();
     assert_eq!(
-        got,
+        lint_json_file(&records),
         expect(&[
             (1, "myNumber", "wrong-type"),
             (1, "myNumber", "required-missing"),
