@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod check;
+mod json_stream;
 pub mod layout;
 pub mod read;
 pub mod result;

@@ -6,7 +6,6 @@ use std::io::Read;
 
 use pmhlink_model::{DetailItem, FieldKind, Pii, Record};
 use pmhlink_rules::{Code, FieldRef, Finding};
-use serde::de::{Deserializer as _, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::layout::{Layout, Node, Part};
@@ -162,49 +161,20 @@ pub fn decode_json_record(layout: &Layout, value: Value) -> Decoded {
     }
 }
 
-struct EachElement<F>(F);
-
-impl<'de, F: FnMut(Value)> Visitor<'de> for EachElement<F> {
-    type Value = u64;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON array of records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<u64, A::Error> {
-        let mut n = 0;
-        while let Some(v) = seq.next_element::<Value>()? {
-            (self.0)(v);
-            n += 1;
-        }
-        Ok(n)
-    }
-}
-
 /// Streams the elements of a top-level JSON array, one `Value` at a time, so a file of any size
 /// is read in constant memory. Returns the element count.
 pub fn for_each_json_element(
     reader: impl Read,
     on_element: impl FnMut(Value),
 ) -> Result<u64, PayloadError> {
-    let mut de =
-        serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, reader));
-    let count = de
-        .deserialize_seq(EachElement(on_element))
-        .map_err(json_error)?;
-    de.end().map_err(json_error)?;
-    Ok(count)
-}
-
-fn json_error(e: serde_json::Error) -> PayloadError {
-    if e.is_io() {
-        return PayloadError::Io(e.into());
-    }
-    if e.is_eof() && e.line() == 1 && e.column() == 0 {
-        return PayloadError::Empty;
-    }
-    // serde_json's messages name types and positions, never the text being parsed.
-    PayloadError::Json(e.to_string())
+    crate::json_stream::for_each_element(reader, on_element).map_err(|e| match e {
+        crate::json_stream::Error::Io(e) => PayloadError::Io(e),
+        crate::json_stream::Error::Empty => PayloadError::Empty,
+        crate::json_stream::Error::Json(p) => PayloadError::Json(format!(
+            "{} at line {} column {}",
+            p.message, p.line, p.column
+        )),
+    })
 }
 
 /// Every record of a JSON payload through `on_record`, with its 0-based index.
