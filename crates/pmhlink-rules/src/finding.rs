@@ -132,6 +132,16 @@ codes! {
         "文字コードとして読めないバイトがあります", "bytes that do not decode in the source encoding";
     GaijiUnmapped = "gaiji-unmapped", Error,
         "対応表にない外字があります", "a user-defined character (外字) with no mapping";
+    JoinMissing = "join-missing", Error,
+        "必須の結合先に対応するレコードがありません", "no row in a required joined source";
+    JoinAmbiguous = "join-ambiguous", Error,
+        "結合キーが結合先で重複しています", "the join key occurs more than once in the joined source";
+    CodeNotMapped = "code-not-mapped", Error,
+        "コード変換表にない値です", "a value the code map does not cover";
+    UnknownProgram = "unknown-program", Error,
+        "制度コードがパイプラインに設定されていません", "the programme code is not configured in the pipeline";
+    SourceRowUnreadable = "source-row-unreadable", Error,
+        "元データの行を読めません", "the source row could not be read";
     OutsideJisX0208 = "outside-jis-x0208", Warning,
         "JIS X 0208外の文字があります(レセコンで表示できない場合があります)", "characters outside JIS X 0208 (some receipt computers reject them)";
 }

@@ -1,0 +1,58 @@
+//! Plugin development kit for pmhlink.
+//!
+//! Write a source or sink in plain Rust and export it with one macro:
+//!
+//! ```ignore
+//! use pmhlink_pdk::{PluginError, PluginSpec, SourcePlugin, api::{BatchBuilder, RBatch}};
+//!
+//! #[derive(serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Config { path: String }
+//!
+//! fn spec() -> PluginSpec {
+//!     PluginSpec::new("my-source", env!("CARGO_PKG_VERSION"), "Reads our CSV export")
+//!         .config_schema(include_str!("config.schema.json"))
+//! }
+//!
+//! struct MySource { /* reader state */ }
+//! impl SourcePlugin for MySource { /* check, discover, next_batch */ }
+//!
+//! fn open(config: Config) -> Result<MySource, PluginError> { todo!() }
+//!
+//! pmhlink_pdk::export_source_plugin!(spec, open);
+//! ```
+//!
+//! The crate is a `cdylib` (what the host loads), usually also an `rlib` so tests can link it.
+//! The macro generates the `pmhlink_plugin_api_level` symbol and the abi_stable root module,
+//! parses the configuration JSON with serde (errors name the key, never the value, see
+//! [`parse_config`]) and wraps every call in `catch_unwind`: a panic becomes a `Panic` error
+//! naming the plugin and the source location, and the instance refuses further calls.
+//! While loaded, the plugin's panic hook records locations only — panic messages may quote
+//! record content and are never printed.
+//!
+//! A plugin depends on this crate only; [`api`] re-exports the ABI crate (and abi_stable).
+
+mod adapter;
+mod config;
+mod error;
+mod export;
+mod plugin;
+
+pub use pmhlink_plugin_api as api;
+
+pub use config::parse_config;
+pub use error::PluginError;
+pub use plugin::{PluginSpec, SinkPlugin, SourcePlugin};
+
+/// Used by the export macros; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::adapter::{open_sink, open_source, root_module, spec, wrong_kind};
+    pub use pmhlink_plugin_api::{
+        PluginModRef, RPluginError, RPluginKind, RPluginSpec, SinkBox, SourceBox,
+        abi_stable::{
+            library::{__call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult},
+            std_types::{RResult, RStr},
+        },
+    };
+}

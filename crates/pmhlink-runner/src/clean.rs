@@ -1,0 +1,172 @@
+//! Cleaning steps a pipeline's mapping names, applied in order to one source value. Each step
+//! is a function of `pmhlink_rules`; this module only sequences them and counts what changed,
+//! because the run report states every normalisation (domain-rules.md, "Severity").
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use pmhlink_rules::Code;
+use pmhlink_rules::clean::{
+    clean_identifier, fold_fullwidth_digits, fold_house_number_dashes, map_gaiji,
+    normalise_kana_separator, widen_halfwidth_kana,
+};
+use pmhlink_rules::era::{DateMode, EraTable, parse_date};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// ASCII and ideographic (U+3000) white space at both ends: fixed-width padding.
+    Trim,
+    WidenKana,
+    KanaSeparator,
+    Identifier,
+    FoldDigits,
+    HouseNumberDashes,
+    EraDate,
+    Gaiji,
+}
+
+impl Step {
+    pub const ALL: [Step; 8] = [
+        Step::Trim,
+        Step::WidenKana,
+        Step::KanaSeparator,
+        Step::Identifier,
+        Step::FoldDigits,
+        Step::HouseNumberDashes,
+        Step::EraDate,
+        Step::Gaiji,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Trim => "trim",
+            Step::WidenKana => "widen_kana",
+            Step::KanaSeparator => "kana_separator",
+            Step::Identifier => "identifier",
+            Step::FoldDigits => "fold_digits",
+            Step::HouseNumberDashes => "house_number_dashes",
+            Step::EraDate => "era_date",
+            Step::Gaiji => "gaiji",
+        }
+    }
+}
+
+/// What the steps need from the pipeline.
+pub struct CleanContext<'a> {
+    pub era: &'a EraTable,
+    pub date_mode: DateMode,
+    pub gaiji: &'a BTreeMap<String, String>,
+}
+
+/// How many values each step changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Normalisations([u64; 8]);
+
+impl Normalisations {
+    fn add(&mut self, step: Step) {
+        self.0[step as usize] += 1;
+    }
+
+    pub fn count(&self, step: Step) -> u64 {
+        self.0[step as usize]
+    }
+
+    pub fn merge(&mut self, other: &Normalisations) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    pub fn by_name(&self) -> BTreeMap<&'static str, u64> {
+        Step::ALL.iter().map(|s| (s.name(), self.count(*s))).filter(|(_, n)| *n > 0).collect()
+    }
+}
+
+/// A cleaned value, and a warning a step raised while still producing it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Cleaned {
+    pub value: String,
+    pub warning: Option<Code>,
+}
+
+pub fn trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c == '\u{3000}' || c.is_ascii_whitespace())
+}
+
+/// Applies `steps` in order; an error is the finding code that quarantines the record.
+pub fn apply(
+    value: &str,
+    steps: &[Step],
+    ctx: &CleanContext<'_>,
+    counts: &mut Normalisations,
+) -> Result<Cleaned, Code> {
+    let mut current: Cow<'_, str> = Cow::Borrowed(value);
+    let mut warning = None;
+    for &step in steps {
+        let next: Cow<'_, str> = match step {
+            Step::Trim => Cow::Borrowed(trim(&current)),
+            Step::WidenKana => widen_halfwidth_kana(&current),
+            Step::KanaSeparator => Cow::Owned(normalise_kana_separator(&current)),
+            Step::Identifier => clean_identifier(&current),
+            Step::FoldDigits => fold_fullwidth_digits(&current),
+            Step::HouseNumberDashes => fold_house_number_dashes(&current),
+            Step::EraDate if trim(&current).is_empty() => Cow::Borrowed(""),
+            Step::EraDate => {
+                let parsed = parse_date(trim(&current), ctx.era, ctx.date_mode).map_err(|e| e.code())?;
+                if parsed.era_overflow {
+                    warning = Some(Code::EraOverflow);
+                }
+                Cow::Owned(parsed.date.to_string())
+            }
+            Step::Gaiji => map_gaiji(&current, ctx.gaiji).map_err(|_| Code::GaijiUnmapped)?,
+        };
+        if *next != *current {
+            counts.add(step);
+            current = Cow::Owned(next.into_owned());
+        }
+    }
+    Ok(Cleaned { value: current.into_owned(), warning })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(value: &str, steps: &[Step]) -> (Result<Cleaned, Code>, Normalisations) {
+        let era = EraTable::default();
+        let gaiji = BTreeMap::from([("\u{E000}".to_owned(), "髙".to_owned())]);
+        let ctx = CleanContext { era: &era, date_mode: DateMode::Lenient, gaiji: &gaiji };
+        let mut counts = Normalisations::default();
+        (apply(value, steps, &ctx, &mut counts), counts)
+    }
+
+    #[test]
+    fn steps_in_order_with_counts() {
+        let (r, counts) = run("ﾔﾏﾀﾞ ﾀﾛｳ\u{3000}\u{3000}", &[Step::Trim, Step::WidenKana, Step::KanaSeparator]);
+        assert_eq!(r.unwrap().value, "ヤマダ\u{3000}タロウ");
+        assert_eq!(counts.count(Step::Trim), 1);
+        assert_eq!(counts.count(Step::WidenKana), 1);
+        assert_eq!(counts.count(Step::KanaSeparator), 1);
+        let (r, counts) = run("123456789018", &[Step::Trim, Step::Identifier]);
+        assert_eq!(r.unwrap().value, "123456789018");
+        assert_eq!(counts, Normalisations::default(), "nothing changed, nothing counted");
+    }
+
+    #[test]
+    fn era_dates_and_their_findings() {
+        assert_eq!(run("R070401", &[Step::EraDate]).0.unwrap().value, "2025-04-01");
+        assert_eq!(run(" ", &[Step::EraDate]).0.unwrap().value, "");
+        let overflow = run("H320331", &[Step::EraDate]).0.unwrap();
+        assert_eq!((overflow.value.as_str(), overflow.warning), ("2020-03-31", Some(Code::EraOverflow)));
+        assert_eq!(run("R010430", &[Step::EraDate]).0, Err(Code::DateBeforeEra));
+        assert_eq!(run("R070231", &[Step::EraDate]).0, Err(Code::DateInvalid));
+    }
+
+    #[test]
+    fn gaiji_through_the_site_table() {
+        assert_eq!(run("\u{E000}橋", &[Step::Gaiji]).0.unwrap().value, "髙橋");
+        assert_eq!(run("\u{E001}橋", &[Step::Gaiji]).0, Err(Code::GaijiUnmapped));
+    }
+}

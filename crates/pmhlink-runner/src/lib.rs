@@ -1,0 +1,11 @@
+//! The daily run: sources → join → map and clean → check → quarantine → payloads → sinks →
+//! report. Meaning lives here, once; plugins only move rows and bytes.
+
+pub mod clean;
+pub mod join;
+pub mod map;
+pub mod plan;
+pub mod quarantine;
+pub mod report;
+pub mod run;
+pub mod table;

@@ -1,0 +1,187 @@
+//! One primary row, with its joined rows, into a PMH record: programme, joins, each field's
+//! value cleaned and mapped, the certificate face. Every problem becomes a finding on the field
+//! it concerns; the record is quarantined by the caller if any finding is an error.
+
+use pmhlink_model::{DetailItem, FieldId, FieldKind, Pii, Record};
+use pmhlink_rules::{Code, FieldRef, Finding};
+
+use crate::clean::{self, CleanContext, Normalisations};
+use crate::join::{JoinIndex, Lookup};
+use crate::plan::{ColumnRef, Plan, Program, ProgramAttr, TemplatePart, ValuePlan, ValueSource};
+use crate::table::Table;
+
+/// The outcome of mapping a row. `record` is `None` when the row could not be turned into a
+/// record at all (unreadable, unknown programme, a required join missing).
+#[derive(Debug)]
+pub struct Mapped {
+    pub record: Option<Record>,
+    pub findings: Vec<Finding>,
+}
+
+struct Row<'a> {
+    primary: &'a Table,
+    row: usize,
+    joins: &'a [JoinIndex],
+    hits: &'a [Option<usize>],
+}
+
+impl Row<'_> {
+    fn cell(&self, c: ColumnRef) -> &str {
+        if c.source == 0 {
+            return self.primary.cell(self.row, c.column);
+        }
+        match self.hits[c.source - 1] {
+            Some(r) => self.joins[c.source - 1].table.cell(r, c.column),
+            None => "",
+        }
+    }
+}
+
+fn is_optional_text(field: FieldId) -> bool {
+    field.kind() == FieldKind::Text && field != FieldId::HistoryKey && Record::default().text(field).is_none()
+}
+
+fn program_value(p: &Program, attr: ProgramAttr) -> &str {
+    match attr {
+        ProgramAttr::TypeId => &p.type_id,
+        ProgramAttr::CertificationName => &p.certification_name,
+        ProgramAttr::InsurerNumber => p.insurer_number.as_deref().unwrap_or(""),
+    }
+}
+
+fn render(parts: &[TemplatePart], record: &Record) -> String {
+    parts
+        .iter()
+        .map(|p| match p {
+            TemplatePart::Text(t) => t.as_str(),
+            TemplatePart::Field(f) => record.text(*f).unwrap_or(""),
+        })
+        .collect()
+}
+
+/// A value through its source, cleaning steps, code map and default.
+fn value_of(
+    plan: &ValuePlan,
+    row: &Row<'_>,
+    program: &Program,
+    record: &Record,
+    ctx: &CleanContext<'_>,
+    counts: &mut Normalisations,
+    warnings: &mut Vec<Code>,
+) -> Result<String, Code> {
+    let raw: std::borrow::Cow<'_, str> = match &plan.source {
+        ValueSource::Column(c) => row.cell(*c).into(),
+        ValueSource::Constant(s) => s.as_str().into(),
+        ValueSource::Program(attr) => program_value(program, *attr).into(),
+        ValueSource::Exists(j) => (if row.hits[*j].is_some() { "true" } else { "false" }).into(),
+        ValueSource::Template(parts) => render(parts, record).into(),
+    };
+    let cleaned = clean::apply(&raw, &plan.steps, ctx, counts)?;
+    warnings.extend(cleaned.warning);
+    let mut value = cleaned.value;
+    if let Some(map) = &plan.map
+        && !value.is_empty()
+    {
+        value = match (map.map.get(&value), &map.fallback) {
+            (Some(v), _) | (None, Some(v)) => v.clone(),
+            (None, None) => return Err(Code::CodeNotMapped),
+        };
+    }
+    if value.is_empty()
+        && let Some(d) = &plan.default
+    {
+        value = d.clone();
+    }
+    Ok(value)
+}
+
+fn parse_flag(value: &str) -> Option<bool> {
+    match value {
+        "1" | "true" => Some(true),
+        "0" | "false" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// Finds each join's row; `None` when a join failed in a way that stops the record.
+fn resolve_joins(plan: &Plan, primary: &Table, row: usize, joins: &[JoinIndex], findings: &mut Vec<Finding>) -> Option<Vec<Option<usize>>> {
+    let mut hits: Vec<Option<usize>> = Vec::with_capacity(plan.joins.len());
+    for (i, join) in plan.joins.iter().enumerate() {
+        let key = Row { primary, row, joins, hits: &hits }.cell(join.left).to_owned();
+        let (hit, problem) = match joins[i].lookup(&key) {
+            Lookup::Found(r) => (Some(r), None),
+            Lookup::Missing if join.required => (None, Some(Code::JoinMissing)),
+            Lookup::Missing => (None, None),
+            Lookup::Ambiguous if join.columns_read || join.required => (None, Some(Code::JoinAmbiguous)),
+            // Only presence is read, and the key is present.
+            Lookup::Ambiguous => (Some(usize::MAX), None),
+        };
+        if let Some(code) = problem {
+            findings.push(Finding::on(code, FieldRef::Key(join.name.clone())));
+        }
+        hits.push(hit);
+    }
+    (!findings.iter().any(|f| matches!(f.code, Code::JoinMissing | Code::JoinAmbiguous))).then_some(hits)
+}
+
+pub fn map_row(
+    plan: &Plan,
+    primary: &Table,
+    row: usize,
+    joins: &[JoinIndex],
+    ctx: &CleanContext<'_>,
+    counts: &mut Normalisations,
+) -> Mapped {
+    let mut findings = Vec::new();
+    if primary.error(row).is_some() {
+        findings.push(Finding::on(Code::SourceRowUnreadable, FieldRef::Record));
+        return Mapped { record: None, findings };
+    }
+    let code = clean::trim(primary.cell(row, plan.program_column.column));
+    let Some(program) = plan.programs.get(code) else {
+        findings.push(Finding::on(Code::UnknownProgram, FieldRef::Key("program".into())));
+        return Mapped { record: None, findings };
+    };
+    let Some(hits) = resolve_joins(plan, primary, row, joins, &mut findings) else {
+        return Mapped { record: None, findings };
+    };
+    let view = Row { primary, row, joins, hits: &hits };
+    let mut record = Record::default();
+    let mut warnings = Vec::new();
+    for fp in &plan.fields {
+        let f = fp.field;
+        let value = match value_of(&fp.value, &view, program, &record, ctx, counts, &mut warnings) {
+            Ok(v) => v,
+            Err(code) => {
+                findings.push(Finding::new(code, f));
+                continue;
+            }
+        };
+        findings.extend(warnings.drain(..).map(|w| Finding::new(w, f)));
+        match f.kind() {
+            FieldKind::Flag => match parse_flag(&value) {
+                Some(b) => record.set_flag(f, b),
+                None => findings.push(Finding::new(Code::CodeNotMapped, f)),
+            },
+            FieldKind::Text if value.is_empty() && is_optional_text(f) => {}
+            FieldKind::Text => record.set_text(f, value),
+            FieldKind::Items => {}
+        }
+    }
+    if !program.manages_sex {
+        record.set_text(FieldId::Sex, "0".into());
+    }
+    for dp in &plan.details {
+        match value_of(&dp.value, &view, program, &record, ctx, counts, &mut warnings) {
+            Ok(v) if v.is_empty() && dp.skip_empty => {}
+            Ok(v) => record.face.details.push(DetailItem { name: dp.name.clone(), value: Pii::new(v) }),
+            Err(code) => findings.push(Finding::new(code, FieldId::CertificationDetail)),
+        }
+        findings.extend(warnings.drain(..).map(|w| Finding::new(w, FieldId::CertificationDetail)));
+    }
+    if plan.history && record.flag(FieldId::IsDeleted).is_none() {
+        record.set_flag(FieldId::IsDeleted, false);
+    }
+    record.normalise_empty_parts();
+    Mapped { record: Some(record), findings }
+}

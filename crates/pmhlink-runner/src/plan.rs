@@ -1,0 +1,102 @@
+//! A pipeline's mapping compiled against the columns its sources actually have: names resolved
+//! to indices once, so mapping a row does no lookups by name.
+
+use std::collections::HashMap;
+
+use pmhlink_model::FieldId;
+
+use crate::clean::Step;
+
+/// A column of the primary source (`source == 0`) or of join `source - 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ColumnRef {
+    pub source: usize,
+    pub column: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgramAttr {
+    TypeId,
+    CertificationName,
+    InsurerNumber,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplatePart {
+    Text(String),
+    Field(FieldId),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueSource {
+    Column(ColumnRef),
+    Constant(String),
+    Program(ProgramAttr),
+    /// True when the (optional) join found a row.
+    Exists(usize),
+    /// Other mapped fields' cleaned values, after every non-template field is mapped.
+    Template(Vec<TemplatePart>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeMap {
+    pub map: HashMap<String, String>,
+    /// Used for a value the map does not cover; without it such a value is a record error.
+    pub fallback: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValuePlan {
+    pub source: ValueSource,
+    pub steps: Vec<Step>,
+    pub map: Option<CodeMap>,
+    /// Used when the cleaned (and mapped) value is empty.
+    pub default: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldPlan {
+    pub field: FieldId,
+    pub value: ValuePlan,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DetailPlan {
+    pub name: String,
+    pub value: ValuePlan,
+    pub skip_empty: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    pub code: String,
+    pub type_id: String,
+    pub certification_name: String,
+    pub insurer_number: Option<String>,
+    /// Programmes that do not manage sex send `0` (the 2024 pilot briefing).
+    pub manages_sex: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinPlan {
+    pub name: String,
+    pub left: ColumnRef,
+    pub right_column: usize,
+    pub required: bool,
+    /// Whether any mapping reads a column of this join (otherwise only its presence counts,
+    /// and a key found twice is still "present").
+    pub columns_read: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub primary: String,
+    pub joins: Vec<JoinPlan>,
+    pub program_column: ColumnRef,
+    pub programs: HashMap<String, Program>,
+    /// Non-template fields first, so templates see their inputs.
+    pub fields: Vec<FieldPlan>,
+    pub details: Vec<DetailPlan>,
+    /// Diff-history and reset records carry a history row.
+    pub history: bool,
+}

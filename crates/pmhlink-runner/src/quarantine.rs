@@ -1,0 +1,96 @@
+//! Records that failed a rule are quarantined, not sent. Operators open the quarantine list in
+//! Excel: UTF-8 with a BOM (so Excel reads it as UTF-8), CRLF, Japanese headers, one row per
+//! finding, with where the record came from. My Number appears masked to its last four
+//! digits, enough to find the person in the vendor system; no other personal value appears.
+
+use pmhlink_profile::Layout;
+use pmhlink_profile::spec::LineEnding;
+use pmhlink_profile::write::csv_row;
+use pmhlink_rules::{FieldRef, Finding, Severity};
+use serde::Serialize;
+
+/// One quarantined record: where it came from, and every finding about it.
+#[derive(Clone, Debug)]
+pub struct Quarantined {
+    pub source: String,
+    pub line: Option<u64>,
+    pub history_key: Option<String>,
+    pub my_number_masked: Option<String>,
+    pub findings: Vec<Finding>,
+}
+
+pub fn mask_my_number(my_number: &str) -> Option<String> {
+    let digits: Vec<char> = my_number.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 4).then(|| format!("********{}", digits[digits.len() - 4..].iter().collect::<String>()))
+}
+
+pub const CSV_HEADERS: [&str; 9] =
+    ["ソース", "行", "履歴キー", "個人番号(下4桁)", "項目", "キー", "コード", "重大度", "メッセージ"];
+
+/// A finding as a report shows it: the field's label and wire key from the layout.
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingView {
+    pub label: String,
+    pub key: String,
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub message_en: String,
+}
+
+pub fn view(layout: &Layout, f: &Finding) -> FindingView {
+    let (label, key) = match &f.field {
+        FieldRef::Field(id) => match layout.fields.iter().find(|s| s.id == *id) {
+            Some(spec) => (spec.label.clone(), spec.key.clone()),
+            None => (id.name().to_owned(), id.name().to_owned()),
+        },
+        FieldRef::Key(k) => (k.clone(), k.clone()),
+        FieldRef::Record => ("(レコード全体)".to_owned(), String::new()),
+    };
+    FindingView {
+        label,
+        key,
+        code: f.code.as_str(),
+        severity: f.severity,
+        message: f.message_ja(),
+        message_en: f.message_en(),
+    }
+}
+
+/// The quarantine list as CSV bytes.
+pub fn to_csv(layout: &Layout, quarantined: &[Quarantined]) -> Vec<u8> {
+    let mut out = "\u{FEFF}".as_bytes().to_vec();
+    csv_row(&CSV_HEADERS, LineEnding::Crlf, &mut out);
+    for q in quarantined {
+        let line = q.line.map(|l| l.to_string()).unwrap_or_default();
+        for f in &q.findings {
+            let v = view(layout, f);
+            let severity = f.severity.label_ja();
+            let cells = [
+                q.source.as_str(),
+                line.as_str(),
+                q.history_key.as_deref().unwrap_or(""),
+                q.my_number_masked.as_deref().unwrap_or(""),
+                v.label.as_str(),
+                v.key.as_str(),
+                v.code,
+                severity,
+                v.message.as_str(),
+            ];
+            csv_row(&cells, LineEnding::Crlf, &mut out);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_keeps_only_the_last_four_digits() {
+        assert_eq!(mask_my_number("123456789018").as_deref(), Some("********9018"));
+        assert_eq!(mask_my_number("12"), None);
+        assert_eq!(mask_my_number(""), None);
+    }
+}
