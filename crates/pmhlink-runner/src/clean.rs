@@ -80,7 +80,11 @@ impl Normalisations {
     }
 
     pub fn by_name(&self) -> BTreeMap<&'static str, u64> {
-        Step::ALL.iter().map(|s| (s.name(), self.count(*s))).filter(|(_, n)| *n > 0).collect()
+        Step::ALL
+            .iter()
+            .map(|s| (s.name(), self.count(*s)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 }
 
@@ -114,7 +118,8 @@ pub fn apply(
             Step::HouseNumberDashes => fold_house_number_dashes(&current),
             Step::EraDate if trim(&current).is_empty() => Cow::Borrowed(""),
             Step::EraDate => {
-                let parsed = parse_date(trim(&current), ctx.era, ctx.date_mode).map_err(|e| e.code())?;
+                let parsed =
+                    parse_date(trim(&current), ctx.era, ctx.date_mode).map_err(|e| e.code())?;
                 if parsed.era_overflow {
                     warning = Some(Code::EraOverflow);
                 }
@@ -127,7 +132,10 @@ pub fn apply(
             current = Cow::Owned(next.into_owned());
         }
     }
-    Ok(Cleaned { value: current.into_owned(), warning })
+    Ok(Cleaned {
+        value: current.into_owned(),
+        warning,
+    })
 }
 
 #[cfg(test)]
@@ -137,29 +145,46 @@ mod tests {
     fn run(value: &str, steps: &[Step]) -> (Result<Cleaned, Code>, Normalisations) {
         let era = EraTable::default();
         let gaiji = BTreeMap::from([("\u{E000}".to_owned(), "髙".to_owned())]);
-        let ctx = CleanContext { era: &era, date_mode: DateMode::Lenient, gaiji: &gaiji };
+        let ctx = CleanContext {
+            era: &era,
+            date_mode: DateMode::Lenient,
+            gaiji: &gaiji,
+        };
         let mut counts = Normalisations::default();
         (apply(value, steps, &ctx, &mut counts), counts)
     }
 
     #[test]
     fn steps_in_order_with_counts() {
-        let (r, counts) = run("ﾔﾏﾀﾞ ﾀﾛｳ\u{3000}\u{3000}", &[Step::Trim, Step::WidenKana, Step::KanaSeparator]);
+        let (r, counts) = run(
+            "ﾔﾏﾀﾞ ﾀﾛｳ\u{3000}\u{3000}",
+            &[Step::Trim, Step::WidenKana, Step::KanaSeparator],
+        );
         assert_eq!(r.unwrap().value, "ヤマダ\u{3000}タロウ");
         assert_eq!(counts.count(Step::Trim), 1);
         assert_eq!(counts.count(Step::WidenKana), 1);
         assert_eq!(counts.count(Step::KanaSeparator), 1);
         let (r, counts) = run("123456789018", &[Step::Trim, Step::Identifier]);
         assert_eq!(r.unwrap().value, "123456789018");
-        assert_eq!(counts, Normalisations::default(), "nothing changed, nothing counted");
+        assert_eq!(
+            counts,
+            Normalisations::default(),
+            "nothing changed, nothing counted"
+        );
     }
 
     #[test]
     fn era_dates_and_their_findings() {
-        assert_eq!(run("R070401", &[Step::EraDate]).0.unwrap().value, "2025-04-01");
+        assert_eq!(
+            run("R070401", &[Step::EraDate]).0.unwrap().value,
+            "2025-04-01"
+        );
         assert_eq!(run(" ", &[Step::EraDate]).0.unwrap().value, "");
         let overflow = run("H320331", &[Step::EraDate]).0.unwrap();
-        assert_eq!((overflow.value.as_str(), overflow.warning), ("2020-03-31", Some(Code::EraOverflow)));
+        assert_eq!(
+            (overflow.value.as_str(), overflow.warning),
+            ("2020-03-31", Some(Code::EraOverflow))
+        );
         assert_eq!(run("R010430", &[Step::EraDate]).0, Err(Code::DateBeforeEra));
         assert_eq!(run("R070231", &[Step::EraDate]).0, Err(Code::DateInvalid));
     }
@@ -167,6 +192,9 @@ mod tests {
     #[test]
     fn gaiji_through_the_site_table() {
         assert_eq!(run("\u{E000}橋", &[Step::Gaiji]).0.unwrap().value, "髙橋");
-        assert_eq!(run("\u{E001}橋", &[Step::Gaiji]).0, Err(Code::GaijiUnmapped));
+        assert_eq!(
+            run("\u{E001}橋", &[Step::Gaiji]).0,
+            Err(Code::GaijiUnmapped)
+        );
     }
 }

@@ -44,7 +44,11 @@ impl JoinIndex {
                 .and_modify(|hit| *hit = Hit::Many)
                 .or_insert(Hit::One(row));
         }
-        JoinIndex { name: name.to_owned(), table, index }
+        JoinIndex {
+            name: name.to_owned(),
+            table,
+            index,
+        }
     }
 
     pub fn lookup(&self, key: &str) -> Lookup {

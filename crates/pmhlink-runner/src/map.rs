@@ -38,7 +38,9 @@ impl Row<'_> {
 }
 
 fn is_optional_text(field: FieldId) -> bool {
-    field.kind() == FieldKind::Text && field != FieldId::HistoryKey && Record::default().text(field).is_none()
+    field.kind() == FieldKind::Text
+        && field != FieldId::HistoryKey
+        && Record::default().text(field).is_none()
 }
 
 fn program_value(p: &Program, attr: ProgramAttr) -> &str {
@@ -73,7 +75,12 @@ fn value_of(
         ValueSource::Column(c) => row.cell(*c).into(),
         ValueSource::Constant(s) => s.as_str().into(),
         ValueSource::Program(attr) => program_value(program, *attr).into(),
-        ValueSource::Exists(j) => (if row.hits[*j].is_some() { "true" } else { "false" }).into(),
+        ValueSource::Exists(j) => (if row.hits[*j].is_some() {
+            "true"
+        } else {
+            "false"
+        })
+        .into(),
         ValueSource::Template(parts) => render(parts, record).into(),
     };
     let cleaned = clean::apply(&raw, &plan.steps, ctx, counts)?;
@@ -104,15 +111,30 @@ fn parse_flag(value: &str) -> Option<bool> {
 }
 
 /// Finds each join's row; `None` when a join failed in a way that stops the record.
-fn resolve_joins(plan: &Plan, primary: &Table, row: usize, joins: &[JoinIndex], findings: &mut Vec<Finding>) -> Option<Vec<Option<usize>>> {
+fn resolve_joins(
+    plan: &Plan,
+    primary: &Table,
+    row: usize,
+    joins: &[JoinIndex],
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<Option<usize>>> {
     let mut hits: Vec<Option<usize>> = Vec::with_capacity(plan.joins.len());
     for (i, join) in plan.joins.iter().enumerate() {
-        let key = Row { primary, row, joins, hits: &hits }.cell(join.left).to_owned();
+        let key = Row {
+            primary,
+            row,
+            joins,
+            hits: &hits,
+        }
+        .cell(join.left)
+        .to_owned();
         let (hit, problem) = match joins[i].lookup(&key) {
             Lookup::Found(r) => (Some(r), None),
             Lookup::Missing if join.required => (None, Some(Code::JoinMissing)),
             Lookup::Missing => (None, None),
-            Lookup::Ambiguous if join.columns_read || join.required => (None, Some(Code::JoinAmbiguous)),
+            Lookup::Ambiguous if join.columns_read || join.required => {
+                (None, Some(Code::JoinAmbiguous))
+            }
             // Only presence is read, and the key is present.
             Lookup::Ambiguous => (Some(usize::MAX), None),
         };
@@ -121,7 +143,10 @@ fn resolve_joins(plan: &Plan, primary: &Table, row: usize, joins: &[JoinIndex], 
         }
         hits.push(hit);
     }
-    (!findings.iter().any(|f| matches!(f.code, Code::JoinMissing | Code::JoinAmbiguous))).then_some(hits)
+    (!findings
+        .iter()
+        .any(|f| matches!(f.code, Code::JoinMissing | Code::JoinAmbiguous)))
+    .then_some(hits)
 }
 
 pub fn map_row(
@@ -135,22 +160,47 @@ pub fn map_row(
     let mut findings = Vec::new();
     if primary.error(row).is_some() {
         findings.push(Finding::on(Code::SourceRowUnreadable, FieldRef::Record));
-        return Mapped { record: None, findings };
+        return Mapped {
+            record: None,
+            findings,
+        };
     }
     let code = clean::trim(primary.cell(row, plan.program_column.column));
     let Some(program) = plan.programs.get(code) else {
-        findings.push(Finding::on(Code::UnknownProgram, FieldRef::Key("program".into())));
-        return Mapped { record: None, findings };
+        findings.push(Finding::on(
+            Code::UnknownProgram,
+            FieldRef::Key("program".into()),
+        ));
+        return Mapped {
+            record: None,
+            findings,
+        };
     };
     let Some(hits) = resolve_joins(plan, primary, row, joins, &mut findings) else {
-        return Mapped { record: None, findings };
+        return Mapped {
+            record: None,
+            findings,
+        };
     };
-    let view = Row { primary, row, joins, hits: &hits };
+    let view = Row {
+        primary,
+        row,
+        joins,
+        hits: &hits,
+    };
     let mut record = Record::default();
     let mut warnings = Vec::new();
     for fp in &plan.fields {
         let f = fp.field;
-        let value = match value_of(&fp.value, &view, program, &record, ctx, counts, &mut warnings) {
+        let value = match value_of(
+            &fp.value,
+            &view,
+            program,
+            &record,
+            ctx,
+            counts,
+            &mut warnings,
+        ) {
             Ok(v) => v,
             Err(code) => {
                 findings.push(Finding::new(code, f));
@@ -172,16 +222,34 @@ pub fn map_row(
         record.set_text(FieldId::Sex, "0".into());
     }
     for dp in &plan.details {
-        match value_of(&dp.value, &view, program, &record, ctx, counts, &mut warnings) {
+        match value_of(
+            &dp.value,
+            &view,
+            program,
+            &record,
+            ctx,
+            counts,
+            &mut warnings,
+        ) {
             Ok(v) if v.is_empty() && dp.skip_empty => {}
-            Ok(v) => record.face.details.push(DetailItem { name: dp.name.clone(), value: Pii::new(v) }),
+            Ok(v) => record.face.details.push(DetailItem {
+                name: dp.name.clone(),
+                value: Pii::new(v),
+            }),
             Err(code) => findings.push(Finding::new(code, FieldId::CertificationDetail)),
         }
-        findings.extend(warnings.drain(..).map(|w| Finding::new(w, FieldId::CertificationDetail)));
+        findings.extend(
+            warnings
+                .drain(..)
+                .map(|w| Finding::new(w, FieldId::CertificationDetail)),
+        );
     }
     if plan.history && record.flag(FieldId::IsDeleted).is_none() {
         record.set_flag(FieldId::IsDeleted, false);
     }
     record.normalise_empty_parts();
-    Mapped { record: Some(record), findings }
+    Mapped {
+        record: Some(record),
+        findings,
+    }
 }

@@ -21,11 +21,25 @@ pub struct Quarantined {
 
 pub fn mask_my_number(my_number: &str) -> Option<String> {
     let digits: Vec<char> = my_number.chars().filter(char::is_ascii_digit).collect();
-    (digits.len() >= 4).then(|| format!("********{}", digits[digits.len() - 4..].iter().collect::<String>()))
+    (digits.len() >= 4).then(|| {
+        format!(
+            "********{}",
+            digits[digits.len() - 4..].iter().collect::<String>()
+        )
+    })
 }
 
-pub const CSV_HEADERS: [&str; 9] =
-    ["ソース", "行", "履歴キー", "個人番号(下4桁)", "項目", "キー", "コード", "重大度", "メッセージ"];
+pub const CSV_HEADERS: [&str; 9] = [
+    "ソース",
+    "行",
+    "履歴キー",
+    "個人番号(下4桁)",
+    "項目",
+    "キー",
+    "コード",
+    "重大度",
+    "メッセージ",
+];
 
 /// A finding as a report shows it: the field's label and wire key from the layout.
 #[derive(Clone, Debug, Serialize)]
@@ -89,7 +103,10 @@ mod tests {
 
     #[test]
     fn masking_keeps_only_the_last_four_digits() {
-        assert_eq!(mask_my_number("123456789018").as_deref(), Some("********9018"));
+        assert_eq!(
+            mask_my_number("123456789018").as_deref(),
+            Some("********9018")
+        );
         assert_eq!(mask_my_number("12"), None);
         assert_eq!(mask_my_number(""), None);
     }

@@ -22,7 +22,10 @@ use crate::table::Table;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("source `{source_name}`: {message}")]
-    Source { source_name: String, message: String },
+    Source {
+        source_name: String,
+        message: String,
+    },
     #[error("sink `{sink}`: {message}")]
     Sink { sink: String, message: String },
     #[error("{0}")]
@@ -53,7 +56,12 @@ pub trait SinkHandle {
     fn plugin(&self) -> &str;
     fn deliver(&mut self, meta: &PayloadMeta, bytes: Vec<u8>) -> Result<String, RunError>;
     /// Makes this run's deliveries final (`commit`) or removes them; returns a summary.
-    fn finish(&mut self, run_id: &str, commit: bool, manifest_json: String) -> Result<String, RunError>;
+    fn finish(
+        &mut self,
+        run_id: &str,
+        commit: bool,
+        manifest_json: String,
+    ) -> Result<String, RunError>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,12 +101,19 @@ fn stats_of(source: &dyn SourceHandle, table: &Table) -> SourceStats {
         name: source.name().to_owned(),
         plugin: source.plugin().to_owned(),
         rows: table.len() as u64,
-        unreadable_rows: (0..table.len()).filter(|&r| table.error(r).is_some()).count() as u64,
+        unreadable_rows: (0..table.len())
+            .filter(|&r| table.error(r).is_some())
+            .count() as u64,
     }
 }
 
 /// Reads a joined source whole and indexes it.
-pub fn load_join(source: &mut dyn SourceHandle, columns: Vec<String>, key_column: usize, batch_rows: usize) -> Result<(JoinIndex, SourceStats), RunError> {
+pub fn load_join(
+    source: &mut dyn SourceHandle,
+    columns: Vec<String>,
+    key_column: usize,
+    batch_rows: usize,
+) -> Result<(JoinIndex, SourceStats), RunError> {
     let mut table = Table::new(columns);
     while source.next_batch(batch_rows, &mut table)? {}
     let stats = stats_of(source, &table);
@@ -118,8 +133,11 @@ fn identity_hash(r: &Record) -> u64 {
 
 /// Drops the shape findings on fields whose mapping already failed: one mistake, one finding.
 fn merge(mapping: &mut Vec<Finding>, checks: Vec<Finding>) {
-    let failed: Vec<FieldRef> =
-        mapping.iter().filter(|f| f.severity == Severity::Error).map(|f| f.field.clone()).collect();
+    let failed: Vec<FieldRef> = mapping
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.field.clone())
+        .collect();
     mapping.extend(checks.into_iter().filter(|f| !failed.contains(&f.field)));
 }
 
@@ -172,7 +190,11 @@ pub fn execute<'a>(
     let mut writer = PayloadWriter::new(setup.layout);
     let mut chunk = Table::new(primary_columns);
     let mut seen = HashSet::new();
-    let mut primary_stats = SourceStats { name: primary.name().into(), plugin: primary.plugin().into(), ..Default::default() };
+    let mut primary_stats = SourceStats {
+        name: primary.name().into(),
+        plugin: primary.plugin().into(),
+        ..Default::default()
+    };
     let mut checks = Vec::new();
     let mut delivery = Delivery { setup, sinks, out };
     loop {
@@ -181,27 +203,55 @@ pub fn execute<'a>(
         for row in 0..chunk.len() {
             primary_stats.rows += 1;
             primary_stats.unreadable_rows += u64::from(chunk.error(row).is_some());
-            let mut mapped = map_row(setup.plan, &chunk, row, joins, setup.clean, &mut delivery.out.normalisations);
+            let mut mapped = map_row(
+                setup.plan,
+                &chunk,
+                row,
+                joins,
+                setup.clean,
+                &mut delivery.out.normalisations,
+            );
             if let Some(record) = &mapped.record {
                 checks.clear();
-                pmhlink_profile::check::check_record(setup.layout, record, setup.rules, &mut checks);
+                pmhlink_profile::check::check_record(
+                    setup.layout,
+                    record,
+                    setup.rules,
+                    &mut checks,
+                );
                 merge(&mut mapped.findings, std::mem::take(&mut checks));
-                if !mapped.findings.iter().any(|f| f.severity == Severity::Error) && !seen.insert(identity_hash(record)) {
-                    mapped.findings.push(Finding::on(Code::DuplicateRecord, FieldRef::Record));
+                if !mapped
+                    .findings
+                    .iter()
+                    .any(|f| f.severity == Severity::Error)
+                    && !seen.insert(identity_hash(record))
+                {
+                    mapped
+                        .findings
+                        .push(Finding::on(Code::DuplicateRecord, FieldRef::Record));
                 }
             }
             let out = &mut *delivery.out;
             out.records.rows += 1;
-            out.findings.extend(mapped.findings.iter().map(|f| (f.code, f.severity)));
-            let failed = mapped.record.is_none() || mapped.findings.iter().any(|f| f.severity == Severity::Error);
+            out.findings
+                .extend(mapped.findings.iter().map(|f| (f.code, f.severity)));
+            let failed = mapped.record.is_none()
+                || mapped
+                    .findings
+                    .iter()
+                    .any(|f| f.severity == Severity::Error);
             if failed {
                 out.records.quarantined += 1;
                 let record = mapped.record.as_ref();
                 out.quarantined.push(Quarantined {
                     source: primary.name().to_owned(),
                     line: Some(chunk.line(row)),
-                    history_key: record.and_then(|r| r.text(FieldId::HistoryKey)).filter(|k| !k.is_empty()).map(str::to_owned),
-                    my_number_masked: record.and_then(|r| mask_my_number(r.person.my_number.expose())),
+                    history_key: record
+                        .and_then(|r| r.text(FieldId::HistoryKey))
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned),
+                    my_number_masked: record
+                        .and_then(|r| mask_my_number(r.person.my_number.expose())),
                     findings: mapped.findings,
                 });
                 continue;
@@ -209,7 +259,10 @@ pub fn execute<'a>(
             out.records.sent += 1;
             out.records.with_warnings += u64::from(!mapped.findings.is_empty());
             let record = mapped.record.expect("checked above");
-            if let Some(batch) = writer.push(&record).map_err(|e| RunError::Payload(e.to_string()))? {
+            if let Some(batch) = writer
+                .push(&record)
+                .map_err(|e| RunError::Payload(e.to_string()))?
+            {
                 delivery.batch(batch)?;
             }
         }

@@ -17,7 +17,10 @@ pub struct Table {
 
 impl Table {
     pub fn new(columns: Vec<String>) -> Self {
-        Table { columns, ..Default::default() }
+        Table {
+            columns,
+            ..Default::default()
+        }
     }
 
     pub fn column(&self, name: &str) -> Option<usize> {
@@ -80,11 +83,16 @@ impl Table {
     }
 
     pub fn error(&self, row: usize) -> Option<&str> {
-        self.errors.binary_search_by_key(&row, |(r, _)| *r).ok().map(|i| self.errors[i].1.as_str())
+        self.errors
+            .binary_search_by_key(&row, |(r, _)| *r)
+            .ok()
+            .map(|i| self.errors[i].1.as_str())
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + (self.cell_ends.capacity() + self.row_ends.capacity()) * 8 + self.lines.capacity() * 8
+        self.text.capacity()
+            + (self.cell_ends.capacity() + self.row_ends.capacity()) * 8
+            + self.lines.capacity() * 8
     }
 }
 
@@ -99,9 +107,15 @@ mod tests {
         t.push_row(["", "x"], 3);
         t.push_row(["only"], 4);
         t.mark_error("line 4: short".into());
-        assert_eq!((t.cell(0, 0), t.cell(0, 1), t.cell(1, 0), t.cell(1, 1)), ("1", "愛知", "", "x"));
+        assert_eq!(
+            (t.cell(0, 0), t.cell(0, 1), t.cell(1, 0), t.cell(1, 1)),
+            ("1", "愛知", "", "x")
+        );
         assert_eq!((t.cell(2, 0), t.cell(2, 1), t.width(2)), ("only", "", 1));
-        assert_eq!((t.line(1), t.error(1), t.error(2)), (3, None, Some("line 4: short")));
+        assert_eq!(
+            (t.line(1), t.error(1), t.error(2)),
+            (3, None, Some("line 4: short"))
+        );
         assert_eq!(t.column("b"), Some(1));
     }
 }
