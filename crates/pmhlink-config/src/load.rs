@@ -1,0 +1,272 @@
+//! Reading a pipeline: the file, then `PMHLINK_` overrides (figment), then `${VAR}` secrets,
+//! then the semantic checks. Problems of every stage are collected and reported together.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::error::{Actual, Kind};
+use figment::providers::{Format as _, Toml, Yaml};
+
+use crate::env::{self, Env, PREFIX};
+use crate::error::{ConfigError, KeyPath, Problem, list};
+use crate::model::Pipeline;
+use crate::validate::did_you_mean;
+use crate::{schema_doc, schema_walk, validate};
+
+/// The syntax of a pipeline file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileFormat {
+    Toml,
+    Yaml,
+}
+
+impl FileFormat {
+    /// By extension: `.toml`, `.yaml`, `.yml` (any case).
+    pub fn from_path(path: &Path) -> Option<FileFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "toml" => Some(FileFormat::Toml),
+            "yaml" | "yml" => Some(FileFormat::Yaml),
+            _ => None,
+        }
+    }
+}
+
+impl Pipeline {
+    /// Loads and checks the pipeline file at `path`, with the process environment's
+    /// `PMHLINK_…__…` overrides and `${VAR}` values.
+    pub fn load(path: impl AsRef<Path>) -> Result<Pipeline, ConfigError> {
+        Pipeline::load_with_env(path, &Env::process())
+    }
+
+    /// [`Pipeline::load`] in the environment `env`.
+    pub fn load_with_env(path: impl AsRef<Path>, env: &Env) -> Result<Pipeline, ConfigError> {
+        let path = path.as_ref();
+        let format = FileFormat::from_path(path).ok_or_else(|| ConfigError::Extension {
+            path: path.to_owned(),
+        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Pipeline::from_str_with_env(&text, format, path, env)
+    }
+
+    /// Parses and checks pipeline text as if read from `origin` (which names it in errors and
+    /// gives [`Pipeline::base_dir`]), with the process environment.
+    pub fn from_str(
+        text: &str,
+        format: FileFormat,
+        origin: impl AsRef<Path>,
+    ) -> Result<Pipeline, ConfigError> {
+        Pipeline::from_str_with_env(text, format, origin, &Env::process())
+    }
+
+    /// [`Pipeline::from_str`] in the environment `env`.
+    pub fn from_str_with_env(
+        text: &str,
+        format: FileFormat,
+        origin: impl AsRef<Path>,
+        env: &Env,
+    ) -> Result<Pipeline, ConfigError> {
+        let origin = origin.as_ref();
+        let file = origin.display().to_string();
+        let schema = schema_doc::schema();
+        let (overrides, mut problems) = env::overrides(env, schema);
+        let override_paths: Vec<(String, KeyPath)> = overrides
+            .iter()
+            .map(|o| (o.var.clone(), schema_walk::key_path(schema, &o.keys)))
+            .collect();
+
+        let mut figment = match format {
+            FileFormat::Toml => Figment::from(Toml::string(text)),
+            FileFormat::Yaml => Figment::from(Yaml::string(text)),
+        };
+        for o in overrides {
+            figment = figment.merge(o);
+        }
+        let mut pipeline: Pipeline = match figment.extract() {
+            Ok(p) => p,
+            Err(errors) => {
+                problems.extend(errors.into_iter().map(|e| from_figment(e, &file, schema)));
+                return Err(ConfigError::Invalid(problems));
+            }
+        };
+        pipeline.base_dir = base_dir(origin);
+
+        let origin_of = |path: &KeyPath| {
+            override_paths
+                .iter()
+                .filter(|(_, p)| path.starts_with(p))
+                .map(|(var, _)| format!("environment variable {var}"))
+                .next()
+                .unwrap_or_else(|| file.clone())
+        };
+
+        for (path, message) in secrets(&mut pipeline, env, &override_paths) {
+            problems.push(Problem {
+                origin: origin_of(&path),
+                path,
+                message,
+            });
+        }
+        for (path, message) in validate::validate(&pipeline) {
+            problems.push(Problem {
+                origin: origin_of(&path),
+                path,
+                message,
+            });
+        }
+        if problems.is_empty() {
+            Ok(pipeline)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+}
+
+fn base_dir(origin: &Path) -> PathBuf {
+    match origin.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Substitutes `${VAR}` in every plugin config, and marks the config values set by override
+/// variables as secrets too: a value important enough to keep out of the file is shown as
+/// `***`.
+fn secrets(
+    p: &mut Pipeline,
+    env: &Env,
+    override_paths: &[(String, KeyPath)],
+) -> Vec<(KeyPath, String)> {
+    let mut problems = Vec::new();
+    for (name, source) in p.sources.iter_mut() {
+        let at = KeyPath::root()
+            .key("sources")
+            .key(name.clone())
+            .key("config");
+        problems.extend(source.config.substitute(env, &at));
+        for (_, path) in override_paths {
+            if let Some(rel) = strip(path, &at) {
+                source.config.mark_secret(rel);
+            }
+        }
+    }
+    for (i, sink) in p.sinks.iter_mut().enumerate() {
+        let at = KeyPath::root().key("sinks").index(i).key("config");
+        problems.extend(sink.config.substitute(env, &at));
+    }
+    problems
+}
+
+fn strip(path: &KeyPath, prefix: &KeyPath) -> Option<KeyPath> {
+    (path.starts_with(prefix) && path.segments().len() > prefix.segments().len()).then(|| {
+        path.segments()[prefix.segments().len()..]
+            .iter()
+            .cloned()
+            .collect()
+    })
+}
+
+/// What was found, without the value: a value in the wrong place may be a secret.
+fn found(actual: &Actual) -> &'static str {
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a number",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Unit | Actual::Option => "nothing",
+        Actual::Seq => "an array",
+        Actual::Map => "a table",
+        _ => "something else",
+    }
+}
+
+/// serde's names for what it expected, in the file's words (`struct Join` → a table).
+fn in_file_words(expected: &str) -> String {
+    if expected.starts_with("struct ") || expected == "a map" {
+        "a table".into()
+    } else if expected == "a sequence" {
+        "an array".into()
+    } else {
+        expected.into()
+    }
+}
+
+fn from_figment(e: figment::Error, file: &str, schema: &serde_json::Value) -> Problem {
+    let origin = match &e.metadata {
+        Some(m) if m.name.starts_with(PREFIX) => format!("environment variable {}", m.name),
+        _ => file.to_owned(),
+    };
+    let path = schema_walk::key_path(schema, &e.path);
+    let at = if path.is_root() {
+        "top level".to_owned()
+    } else {
+        format!("`{path}`")
+    };
+    let message = match &e.kind {
+        Kind::UnknownField(key, expected) => {
+            let parent = path.parent();
+            let hint = did_you_mean(key, expected.iter().copied())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            let place = if parent.is_root() {
+                "at top level".to_owned()
+            } else {
+                format!("in `{parent}`")
+            };
+            format!(
+                "unknown key `{key}` {place}; expected one of {}{hint}",
+                list(expected.iter().copied())
+            )
+        }
+        Kind::UnknownVariant(value, expected) => {
+            let hint = did_you_mean(value, expected.iter().copied())
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            format!(
+                "{at}: unknown value `{value}`; expected one of {}{hint}",
+                list(expected.iter().copied())
+            )
+        }
+        Kind::InvalidType(actual, expected) | Kind::InvalidValue(actual, expected) => {
+            let quote = matches!(
+                actual,
+                Actual::Unsigned(_) | Actual::Signed(_) | Actual::Float(_)
+            ) && expected.contains("string");
+            let hint = if quote {
+                " (write it in quotes: leading zeros matter)"
+            } else {
+                ""
+            };
+            format!(
+                "{at}: expected {}, found {}{hint}",
+                in_file_words(expected),
+                found(actual)
+            )
+        }
+        Kind::InvalidLength(n, expected) => format!("{at}: {n} items, expected {expected}"),
+        Kind::MissingField(key) => {
+            let place = if path.is_root() {
+                "at top level".to_owned()
+            } else {
+                format!("in `{path}`")
+            };
+            format!("missing key `{key}` {place}")
+        }
+        Kind::DuplicateField(key) => format!("{at}: key `{key}` is given twice"),
+        Kind::Message(m) if path.is_root() => m.clone(),
+        Kind::Message(m) => format!("{at}: {m}"),
+        Kind::Unsupported(actual) | Kind::UnsupportedKey(actual, _) => {
+            format!("{at}: {} is not supported here", found(actual))
+        }
+        other => format!("{at}: {other}"),
+    };
+    Problem {
+        origin,
+        path,
+        message,
+    }
+}

@@ -1,0 +1,350 @@
+//! The pipeline file's sections, as serde reads them. Doc comments here are the schema's
+//! descriptions and so the reference page's text: they are written for the operator.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use pmhlink_profile::{ApiId, Format, SyncMode};
+use pmhlink_rules::Severity;
+use pmhlink_rules::codes::LocalProgram;
+use pmhlink_rules::era::{DateMode, EraTable};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::fields::FieldMappings;
+use crate::foreign;
+use crate::mapping::ColumnRef;
+use crate::secrets::PluginConfig;
+
+/// パイプライン定義: one municipality's daily link from its vendor exports to PMH.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "pmhlink pipeline file")]
+pub struct Pipeline {
+    /// The sending municipality (送信元の地方公共団体).
+    pub municipality: Municipality,
+    /// Which interface profile to speak, and which registration API (sync mode × format).
+    #[serde(default)]
+    pub profile: ProfileSettings,
+    /// How strictly the domain rules judge this municipality's data, and its site tables.
+    #[serde(default)]
+    pub rules: Rules,
+    /// Where plugins are found besides the built-in locations.
+    #[serde(default)]
+    pub plugins: Plugins,
+    /// The subsidy programmes (医療費助成制度) this pipeline sends, one entry per vendor
+    /// programme code.
+    pub programs: Vec<Program>,
+    /// Which column of the primary source says which programme a row belongs to.
+    pub program: ProgramSelector,
+    /// The vendor exports read by source plugins, by a name of your choice (used in column
+    /// references as `<name>.<column>`).
+    pub sources: BTreeMap<String, Source>,
+    /// Secondary sources joined to each primary row, in order.
+    #[serde(default)]
+    pub joins: Vec<Join>,
+    /// How each PMH field is filled, keyed by the field's name.
+    pub mapping: FieldMappings,
+    /// Where payloads go (sink plugins), in order.
+    #[serde(default)]
+    pub sinks: Vec<Sink>,
+    /// Where run reports are written.
+    #[serde(default)]
+    pub report: Report,
+
+    /// The pipeline file's directory: relative paths in the file are relative to it.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) base_dir: PathBuf,
+}
+
+/// The sending municipality.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Municipality {
+    /// 団体コード: six digits, the prefecture first (`"139998"`). Write it quoted: leading
+    /// zeros are significant.
+    pub code: String,
+    /// 団体名, for reports (`"さくら野市"`).
+    pub name: String,
+}
+
+/// The interface profile and the registration API it selects.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSettings {
+    /// A profile file of your own (keys, limits, paths of the PMH interface); absent = the
+    /// built-in profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// How records are synchronised; with `format` it selects the registration API.
+    #[serde(default = "default_sync", deserialize_with = "deserialize_sync")]
+    #[schemars(with = "foreign::SyncDoc")]
+    pub sync: SyncMode,
+    /// Payload format.
+    #[serde(default = "default_format")]
+    #[schemars(with = "foreign::FormatDoc")]
+    pub format: Format,
+}
+
+fn default_sync() -> SyncMode {
+    SyncMode::Diff
+}
+
+fn default_format() -> Format {
+    Format::Json
+}
+
+/// Only the two modes a pipeline can run; `reset` is an operator's one-off, not a setting.
+fn deserialize_sync<'de, D: Deserializer<'de>>(d: D) -> Result<SyncMode, D::Error> {
+    Ok(match foreign::SyncDoc::deserialize(d)? {
+        foreign::SyncDoc::Full => SyncMode::Full,
+        foreign::SyncDoc::Diff => SyncMode::Diff,
+    })
+}
+
+impl Default for ProfileSettings {
+    fn default() -> Self {
+        ProfileSettings {
+            path: None,
+            sync: default_sync(),
+            format: default_format(),
+        }
+    }
+}
+
+impl ProfileSettings {
+    /// The registration API: full+csv = E01, full+json = E02, diff+csv = E05, diff+json = E06.
+    pub fn api(&self) -> ApiId {
+        match (self.sync, self.format) {
+            (SyncMode::Full, Format::Csv) => ApiId::E01,
+            (SyncMode::Full, Format::Json) => ApiId::E02,
+            // The deserializer admits no `reset`; were one constructed in code, it registers
+            // through the diff APIs, as 差分履歴連携(リセット有り) does.
+            (SyncMode::Diff | SyncMode::Reset, Format::Csv) => ApiId::E05,
+            (SyncMode::Diff | SyncMode::Reset, Format::Json) => ApiId::E06,
+        }
+    }
+}
+
+/// Rule settings a site may change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    /// What a date written in an era that had already ended (`H320331`, printed before 令和
+    /// was named) does.
+    #[serde(default = "default_date_mode")]
+    #[schemars(with = "foreign::DateModeDoc")]
+    pub date_mode: DateMode,
+    /// How the sources write era codes, when they differ from M/T/S/H/R and 1–5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<foreign::EraTableDoc>")]
+    pub era: Option<EraTable>,
+    /// What a local (地単) programme's 受給者番号 failing the 7-digit rule does.
+    #[serde(default)]
+    pub local_recipient: LocalRecipient,
+    /// A site-tables TOML file (`local_programs`, `gaiji`), merged with the inline entries
+    /// below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<PathBuf>,
+    /// Local (地単) programmes this site registers, in addition to those of `site`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<foreign::LocalProgramDoc>")]
+    pub local_programs: Vec<LocalProgram>,
+    /// 外字 map: a private-use character (as a one-character string) → its replacement, in
+    /// addition to those of `site`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub gaiji: BTreeMap<String, String>,
+}
+
+fn default_date_mode() -> DateMode {
+    DateMode::Lenient
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            date_mode: default_date_mode(),
+            era: None,
+            local_recipient: LocalRecipient::default(),
+            site: None,
+            local_programs: Vec::new(),
+            gaiji: BTreeMap::new(),
+        }
+    }
+}
+
+impl Rules {
+    /// The rule severities this pipeline sets; the rest keep their defaults.
+    pub fn policy(&self) -> pmhlink_rules::Policy {
+        pmhlink_rules::Policy {
+            local_recipient: self.local_recipient.severity(),
+            ..pmhlink_rules::Policy::default()
+        }
+    }
+
+    /// The era table in force: the pipeline's own, or the default one.
+    pub fn era_table(&self) -> EraTable {
+        self.era.clone().unwrap_or_default()
+    }
+}
+
+/// The severity of the local 受給者番号 check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocalRecipient {
+    /// The record is quarantined.
+    Error,
+    /// The record is sent and the finding reported.
+    #[default]
+    Warning,
+    /// Not checked.
+    Off,
+}
+
+impl LocalRecipient {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            LocalRecipient::Error => Some(Severity::Error),
+            LocalRecipient::Warning => Some(Severity::Warning),
+            LocalRecipient::Off => None,
+        }
+    }
+}
+
+/// Plugin search settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plugins {
+    /// Extra directories searched for plugin libraries, before the built-in ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirs: Vec<PathBuf>,
+}
+
+/// One subsidy programme as the vendor system codes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Program {
+    /// The vendor's programme code, exactly as it appears in the programme column (`"010"`).
+    pub code: String,
+    /// PMH's 医療費助成種別 ID for it: ASCII letters and digits, at most 50 (`"M13KODOMO"`).
+    pub type_id: String,
+    /// 受給者証名 as printed on the certificate (`"子ども医療費受給者証"`).
+    pub certification_name: String,
+    /// 公費負担者番号 (8 digits) when it is the same for every certificate of the programme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insurer_number: Option<String>,
+    /// Whether the programme manages sex; `false` sends sex `0` whatever the source says.
+    #[serde(default = "yes")]
+    pub manages_sex: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The programme selector.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSelector {
+    /// A column of the primary source, as `<source>.<column>`, whose value is a programme
+    /// `code`. A row whose code no programme has is quarantined.
+    pub column: ColumnRef,
+}
+
+/// One vendor export, read by a source plugin.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The source plugin's name (`csv`, `fixed-width`, …).
+    pub plugin: String,
+    /// The primary source gives one record (one history row) per row; exactly one source is
+    /// primary.
+    #[serde(default)]
+    pub primary: bool,
+    /// The plugin's own settings, passed to it verbatim. String values may contain
+    /// `${VARIABLE}`, replaced from the environment at load and shown as `***`.
+    #[serde(default)]
+    pub config: PluginConfig,
+}
+
+/// One secondary source joined to the primary row.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Join {
+    /// The source joined (a key of `sources`, not the primary one).
+    pub source: String,
+    /// The key on the left: `<source>.<column>` of the primary source or of a source joined
+    /// earlier.
+    pub left: ColumnRef,
+    /// The key column of `source` (a bare column name).
+    pub right: String,
+    /// `true`: a row without a match is quarantined. `false`: a missing match leaves that
+    /// source's cells empty (and `exists` false).
+    #[serde(default = "yes")]
+    pub required: bool,
+}
+
+/// One destination for payloads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sink {
+    /// The sink plugin's name (`file`, …).
+    pub plugin: String,
+    /// The plugin's own settings, passed to it verbatim. String values may contain
+    /// `${VARIABLE}`, replaced from the environment at load and shown as `***`.
+    #[serde(default)]
+    pub config: PluginConfig,
+}
+
+/// Run reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Directory the run reports are written to.
+    #[serde(default = "default_report_dir")]
+    pub dir: PathBuf,
+}
+
+fn default_report_dir() -> PathBuf {
+    PathBuf::from("reports")
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report {
+            dir: default_report_dir(),
+        }
+    }
+}
+
+impl Pipeline {
+    /// The pipeline file's directory; relative paths in the file are relative to it.
+    pub fn base_dir(&self) -> &Path {
+        &self.base_dir
+    }
+
+    /// `path` as the runner should open it: relative paths are taken from [`Self::base_dir`].
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        self.base_dir.join(path)
+    }
+
+    /// The primary source's name. Validation guarantees there is exactly one.
+    pub fn primary_source(&self) -> &str {
+        self.sources
+            .iter()
+            .find(|(_, s)| s.primary)
+            .map(|(name, _)| name.as_str())
+            .expect("a validated pipeline has a primary source")
+    }
+
+    /// The registration API this pipeline sends through.
+    pub fn api(&self) -> ApiId {
+        self.profile.api()
+    }
+
+    /// The programme with vendor code `code`.
+    pub fn program_by_code(&self, code: &str) -> Option<&Program> {
+        self.programs.iter().find(|p| p.code == code)
+    }
+}
