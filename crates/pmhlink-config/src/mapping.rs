@@ -228,6 +228,20 @@ impl CleanStep {
         CleanStep::EraDate,
         CleanStep::Gaiji,
     ];
+
+    /// The name the pipeline file and the run report use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CleanStep::Trim => "trim",
+            CleanStep::WidenKana => "widen_kana",
+            CleanStep::KanaSeparator => "kana_separator",
+            CleanStep::Identifier => "identifier",
+            CleanStep::FoldDigits => "fold_digits",
+            CleanStep::HouseNumberDashes => "house_number_dashes",
+            CleanStep::EraDate => "era_date",
+            CleanStep::Gaiji => "gaiji",
+        }
+    }
 }
 
 /// Where a mapped value comes from.

@@ -283,6 +283,15 @@ pub struct Join {
     /// source's cells empty (and `exists` false).
     #[serde(default = "yes")]
     pub required: bool,
+    /// A column of `source` holding the first day a row holds (e.g. the 支援措置 list's
+    /// `開始日`, ISO or era dates). Rows not yet in force on the business date are not joined;
+    /// an empty cell is an open start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<String>,
+    /// A column of `source` holding the last day a row holds (`終了日`). Rows that ended before
+    /// the business date are not joined; an empty cell is an open end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<String>,
 }
 
 /// One destination for payloads.

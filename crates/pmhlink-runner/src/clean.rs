@@ -11,47 +11,8 @@ use pmhlink_rules::clean::{
     normalise_kana_separator, widen_halfwidth_kana,
 };
 use pmhlink_rules::era::{DateMode, EraTable, parse_date};
-use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Step {
-    /// ASCII and ideographic (U+3000) white space at both ends: fixed-width padding.
-    Trim,
-    WidenKana,
-    KanaSeparator,
-    Identifier,
-    FoldDigits,
-    HouseNumberDashes,
-    EraDate,
-    Gaiji,
-}
-
-impl Step {
-    pub const ALL: [Step; 8] = [
-        Step::Trim,
-        Step::WidenKana,
-        Step::KanaSeparator,
-        Step::Identifier,
-        Step::FoldDigits,
-        Step::HouseNumberDashes,
-        Step::EraDate,
-        Step::Gaiji,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::Trim => "trim",
-            Step::WidenKana => "widen_kana",
-            Step::KanaSeparator => "kana_separator",
-            Step::Identifier => "identifier",
-            Step::FoldDigits => "fold_digits",
-            Step::HouseNumberDashes => "house_number_dashes",
-            Step::EraDate => "era_date",
-            Step::Gaiji => "gaiji",
-        }
-    }
-}
+pub use pmhlink_config::CleanStep as Step;
 
 /// What the steps need from the pipeline.
 pub struct CleanContext<'a> {

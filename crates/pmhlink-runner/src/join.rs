@@ -30,9 +30,20 @@ impl JoinIndex {
     /// Indexes `table` by `key_column`; rows the source could not read are left out (they are
     /// reported as source errors, and a join on them would be a guess).
     pub fn build(name: &str, table: Table, key_column: usize) -> JoinIndex {
+        Self::build_where(name, table, key_column, |_, _| true)
+    }
+
+    /// Like [`JoinIndex::build`], indexing only the rows `keep` accepts (rows in force on the
+    /// business date).
+    pub fn build_where(
+        name: &str,
+        table: Table,
+        key_column: usize,
+        keep: impl Fn(&Table, usize) -> bool,
+    ) -> JoinIndex {
         let mut index: HashMap<Box<str>, Hit> = HashMap::with_capacity(table.len());
         for row in 0..table.len() {
-            if table.error(row).is_some() {
+            if table.error(row).is_some() || !keep(&table, row) {
                 continue;
             }
             let key = trim(table.cell(row, key_column));

@@ -2,6 +2,7 @@
 //! report. Meaning lives here, once; plugins only move rows and bytes.
 
 pub mod clean;
+pub mod compile;
 pub mod join;
 pub mod map;
 pub mod plan;

@@ -14,18 +14,7 @@ pub struct ColumnRef {
     pub column: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProgramAttr {
-    TypeId,
-    CertificationName,
-    InsurerNumber,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TemplatePart {
-    Text(String),
-    Field(FieldId),
-}
+pub use pmhlink_config::{ProgramField as ProgramAttr, TemplatePart};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ValueSource {
@@ -83,6 +72,10 @@ pub struct JoinPlan {
     pub left: ColumnRef,
     pub right_column: usize,
     pub required: bool,
+    /// Columns bounding when a row of the joined source holds; rows outside the business
+    /// date are not joined.
+    pub valid_from: Option<usize>,
+    pub valid_to: Option<usize>,
     /// Whether any mapping reads a column of this join (otherwise only its presence counts,
     /// and a key found twice is still "present").
     pub columns_read: bool,

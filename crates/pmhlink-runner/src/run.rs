@@ -13,10 +13,12 @@ use pmhlink_rules::{Code, FieldRef, Finding, RuleContext, Severity};
 use crate::clean::{CleanContext, Normalisations};
 use crate::join::JoinIndex;
 use crate::map::map_row;
-use crate::plan::Plan;
+use crate::plan::{JoinPlan, Plan};
 use crate::quarantine::{Quarantined, mask_my_number};
 use crate::report::{BatchReport, RecordCounts, SourceStats};
 use crate::table::Table;
+use pmhlink_rules::CivilDate;
+use pmhlink_rules::era::{DateMode, EraTable, parse_date};
 
 /// Why a run stopped. Messages name sources, plugins, files and lines, never values.
 #[derive(Debug, thiserror::Error)]
@@ -107,17 +109,39 @@ fn stats_of(source: &dyn SourceHandle, table: &Table) -> SourceStats {
     }
 }
 
-/// Reads a joined source whole and indexes it.
+/// Whether a joined row holds on `day`, by its validity columns. A date that cannot be read
+/// keeps the row: for the 支援措置 list, withholding too much is the safe mistake.
+fn in_force(table: &Table, row: usize, join: &JoinPlan, day: CivilDate, era: &EraTable) -> bool {
+    let date = |column: Option<usize>| {
+        let text = crate::clean::trim(table.cell(row, column?));
+        if text.is_empty() {
+            return None;
+        }
+        parse_date(text, era, DateMode::Lenient)
+            .ok()
+            .map(|p| p.date)
+    };
+    date(join.valid_from).is_none_or(|from| from <= day)
+        && date(join.valid_to).is_none_or(|to| day <= to)
+}
+
+/// Reads a joined source whole and indexes the rows in force on the business date.
 pub fn load_join(
     source: &mut dyn SourceHandle,
     columns: Vec<String>,
-    key_column: usize,
+    join: &JoinPlan,
+    business_date: CivilDate,
+    era: &EraTable,
     batch_rows: usize,
 ) -> Result<(JoinIndex, SourceStats), RunError> {
     let mut table = Table::new(columns);
     while source.next_batch(batch_rows, &mut table)? {}
     let stats = stats_of(source, &table);
-    Ok((JoinIndex::build(source.name(), table, key_column), stats))
+    let keep = |t: &Table, row: usize| in_force(t, row, join, business_date, era);
+    Ok((
+        JoinIndex::build_where(source.name(), table, join.right_column, keep),
+        stats,
+    ))
 }
 
 /// A certificate + history row as a 64-bit hash: duplicates are found without keeping values.

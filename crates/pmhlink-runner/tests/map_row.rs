@@ -58,6 +58,8 @@ fn plan() -> Plan {
                 },
                 right_column: 0,
                 required: true,
+                valid_from: None,
+                valid_to: None,
                 columns_read: true,
             },
             JoinPlan {
@@ -68,6 +70,8 @@ fn plan() -> Plan {
                 },
                 right_column: 0,
                 required: false,
+                valid_from: None,
+                valid_to: None,
                 columns_read: false,
             },
         ],

@@ -1,0 +1,229 @@
+//! A pipeline file's mapping compiled against the columns its sources report: every name
+//! resolved once, every reference checked. Errors name the pipeline key and list what the
+//! source does have, so a renamed vendor column is a one-line fix.
+
+use std::collections::HashMap;
+
+use pmhlink_config::{Mapping, Pipeline, ValueSource as ConfigSource};
+use pmhlink_model::FieldId;
+
+use crate::plan::{
+    CodeMap, ColumnRef, DetailPlan, FieldPlan, JoinPlan, Plan, Program, TemplatePart, ValuePlan,
+    ValueSource,
+};
+
+/// Sources in plan order: the primary first, then each join's source.
+pub fn source_order(pipeline: &Pipeline) -> Vec<String> {
+    std::iter::once(pipeline.primary_source().to_owned())
+        .chain(pipeline.joins.iter().map(|j| j.source.clone()))
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct CompileError {
+    /// The pipeline key, e.g. `mapping.name_kana.column`.
+    pub key: String,
+    pub message: String,
+}
+
+struct Resolver<'a> {
+    order: &'a [String],
+    columns: &'a HashMap<String, Vec<String>>,
+}
+
+impl Resolver<'_> {
+    fn source(&self, key: &str, name: &str) -> Result<usize, CompileError> {
+        self.order
+            .iter()
+            .position(|s| s == name)
+            .ok_or_else(|| CompileError {
+                key: key.to_owned(),
+                message: format!("source `{name}` is neither the primary source nor joined"),
+            })
+    }
+
+    fn column_in(&self, key: &str, source: &str, column: &str) -> Result<usize, CompileError> {
+        let have = self
+            .columns
+            .get(source)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        have.iter()
+            .position(|c| c == column)
+            .ok_or_else(|| CompileError {
+                key: key.to_owned(),
+                message: format!(
+                    "source `{source}` has no column `{column}`; it has: {}",
+                    have.join(", ")
+                ),
+            })
+    }
+
+    fn column(&self, key: &str, c: &pmhlink_config::ColumnRef) -> Result<ColumnRef, CompileError> {
+        Ok(ColumnRef {
+            source: self.source(key, &c.source)?,
+            column: self.column_in(key, &c.source, &c.column)?,
+        })
+    }
+
+    fn value(&self, key: &str, m: &Mapping) -> Result<ValuePlan, CompileError> {
+        let source = match &m.source {
+            ConfigSource::Column(c) => {
+                ValueSource::Column(self.column(&format!("{key}.column"), c)?)
+            }
+            ConfigSource::Constant(s) => ValueSource::Constant(s.clone()),
+            ConfigSource::Program(p) => ValueSource::Program(*p),
+            ConfigSource::Exists(s) => {
+                let key = format!("{key}.exists");
+                let join = self
+                    .source(&key, s)?
+                    .checked_sub(1)
+                    .ok_or_else(|| CompileError {
+                        key,
+                        message: format!(
+                            "`{s}` is the primary source; `exists` names a joined source"
+                        ),
+                    })?;
+                ValueSource::Exists(join)
+            }
+            ConfigSource::Template(t) => ValueSource::Template(t.parts().to_vec()),
+        };
+        Ok(ValuePlan {
+            source,
+            steps: m.clean.clone(),
+            map: m.map.as_ref().map(|cm| CodeMap {
+                map: cm
+                    .entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                fallback: cm.fallback.clone(),
+            }),
+            default: m.default.clone(),
+        })
+    }
+}
+
+fn template_inputs(v: &ValuePlan) -> Vec<FieldId> {
+    match &v.source {
+        ValueSource::Template(parts) => parts
+            .iter()
+            .filter_map(|p| match p {
+                TemplatePart::Field(f) => Some(*f),
+                TemplatePart::Text(_) => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Orders fields so that every template comes after the fields it reads (the pipeline file's
+/// validation has already refused cycles).
+fn order_fields(mut pending: Vec<FieldPlan>) -> Vec<FieldPlan> {
+    let mut done: Vec<FieldPlan> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = |f: &FieldPlan| {
+            template_inputs(&f.value)
+                .iter()
+                .all(|i| !pending.iter().any(|p| p.field == *i && p.field != f.field))
+        };
+        let (now, later): (Vec<_>, Vec<_>) = pending.iter().cloned().partition(ready);
+        if now.is_empty() {
+            done.extend(later);
+            break;
+        }
+        done.extend(now);
+        pending = later;
+    }
+    done
+}
+
+/// Compiles the pipeline's mapping; `columns` holds what each source's plugin discovered.
+pub fn compile(
+    pipeline: &Pipeline,
+    columns: &HashMap<String, Vec<String>>,
+) -> Result<Plan, CompileError> {
+    let order = source_order(pipeline);
+    let r = Resolver {
+        order: &order,
+        columns,
+    };
+    let mut joins = Vec::new();
+    for (i, j) in pipeline.joins.iter().enumerate() {
+        let key = format!("joins[{i}]");
+        let optional_column = |name: &Option<String>, what: &str| {
+            name.as_ref()
+                .map(|c| r.column_in(&format!("{key}.{what}"), &j.source, c))
+                .transpose()
+        };
+        joins.push(JoinPlan {
+            name: j.source.clone(),
+            left: r.column(&format!("{key}.left"), &j.left)?,
+            right_column: r.column_in(&format!("{key}.right"), &j.source, &j.right)?,
+            required: j.required,
+            valid_from: optional_column(&j.valid_from, "valid_from")?,
+            valid_to: optional_column(&j.valid_to, "valid_to")?,
+            columns_read: false,
+        });
+    }
+    let mut fields = Vec::new();
+    for (field, m) in pipeline.mapping.iter() {
+        fields.push(FieldPlan {
+            field,
+            value: r.value(&format!("mapping.{}", field.name()), m)?,
+        });
+    }
+    let mut details = Vec::new();
+    for (i, d) in pipeline.mapping.detail_items().iter().enumerate() {
+        let key = format!("mapping.certification_detail[{i}].value");
+        details.push(DetailPlan {
+            name: d.name.clone(),
+            value: r.value(&key, &d.value)?,
+            skip_empty: d.skip_empty,
+        });
+    }
+    // A join whose columns something reads cannot treat a doubled key as mere presence.
+    let read = fields
+        .iter()
+        .map(|f| &f.value)
+        .chain(details.iter().map(|d| &d.value))
+        .filter_map(|v| match v.source {
+            ValueSource::Column(c) => Some(c.source),
+            _ => None,
+        });
+    let read: Vec<usize> = read.chain(joins.iter().map(|j| j.left.source)).collect();
+    for (i, j) in joins.iter_mut().enumerate() {
+        j.columns_read = read.contains(&(i + 1));
+    }
+    let programs = pipeline
+        .programs
+        .iter()
+        .map(|p| {
+            let program = Program {
+                code: p.code.clone(),
+                type_id: p.type_id.clone(),
+                certification_name: p.certification_name.clone(),
+                insurer_number: p.insurer_number.clone(),
+                manages_sex: p.manages_sex,
+            };
+            (p.code.clone(), program)
+        })
+        .collect();
+    let program_column = r.column("program.column", &pipeline.program.column)?;
+    if program_column.source != 0 {
+        return Err(CompileError {
+            key: "program.column".into(),
+            message: "must be a column of the primary source".into(),
+        });
+    }
+    Ok(Plan {
+        primary: order[0].clone(),
+        joins,
+        program_column,
+        programs,
+        fields: order_fields(fields),
+        details,
+        history: pipeline.profile.sync.has_history(),
+    })
+}
