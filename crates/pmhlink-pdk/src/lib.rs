@@ -34,6 +34,8 @@
 
 mod adapter;
 mod config;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod error;
 mod export;
 mod plugin;

@@ -3,6 +3,7 @@
 mod clock;
 mod exit;
 mod lint;
+mod pipeline_cmd;
 
 use std::process::ExitCode;
 
@@ -27,12 +28,34 @@ enum Command {
     /// Exit status: 0 no error findings (warnings allowed), 1 at least one error finding,
     /// 2 the file, the profile or the arguments cannot be read.
     Lint(lint::LintArgs),
+    /// Run a pipeline: read the sources, join, map, check, deliver to the sinks, report.
+    ///
+    /// Exit status: 0 all sent, 2 configuration or usage error, 3 finished with quarantined
+    /// records, 4 aborted (nothing of this run delivered).
+    Run(pipeline_cmd::RunArgs),
+    /// Everything `run` does except delivery: prints what would be sent, writes a plan report.
+    Plan(pipeline_cmd::RunArgs),
+    /// Check a pipeline without reading data: the file, the profile, plugins, sources
+    /// readable, sinks healthy, every mapped column present.
+    Check(pipeline_cmd::CheckArgs),
+    /// List the plugins pmhlink can see.
+    Plugins(pipeline_cmd::PluginsArgs),
+    /// Write a commented starter pipeline file.
+    Init(pipeline_cmd::InitArgs),
+    /// Print the pipeline file's JSON Schema.
+    Schema,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint::main(args),
+        Command::Run(args) => pipeline_cmd::run(args, pmhlink_runner::run::Mode::Run),
+        Command::Plan(args) => pipeline_cmd::run(args, pmhlink_runner::run::Mode::Plan),
+        Command::Check(args) => pipeline_cmd::check(args),
+        Command::Plugins(args) => pipeline_cmd::plugins(args),
+        Command::Init(args) => pipeline_cmd::init(args),
+        Command::Schema => pipeline_cmd::schema(),
     }
 }
 

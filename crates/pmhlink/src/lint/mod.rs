@@ -46,7 +46,7 @@ pub struct LintArgs {
     file: PathBuf,
 }
 
-fn parse_date(s: &str) -> Result<CivilDate, String> {
+pub(crate) fn parse_date(s: &str) -> Result<CivilDate, String> {
     CivilDate::parse_iso(s).map_err(|_| format!("`{s}` is not a YYYY-MM-DD date"))
 }
 

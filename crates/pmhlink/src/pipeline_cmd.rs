@@ -1,0 +1,243 @@
+//! `pmhlink run`, `plan`, `check`, `plugins`, `init`, `schema`: the pipeline commands.
+//!
+//! Exit statuses (documented in the README): 0 all sent, 2 configuration or usage error,
+//! 3 finished with quarantined records, 4 aborted (nothing of the run delivered).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use pmhlink_config::Pipeline;
+use pmhlink_plugin_host::{Host, PluginDirs};
+use pmhlink_rules::CivilDate;
+use pmhlink_runner::pipeline::{self, Options, PipelineError, exit};
+use pmhlink_runner::run::Mode;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The pipeline file (TOML or YAML).
+    pipeline: PathBuf,
+    /// The business date (業務日) the run is for, YYYY-MM-DD; default today in Japan.
+    #[arg(long, value_name = "DATE", value_parser = crate::lint::parse_date)]
+    date: Option<CivilDate>,
+    /// No progress bar and no summary on success.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The pipeline file (TOML or YAML).
+    pipeline: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct PluginsArgs {
+    /// Print the list as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Also search this directory (repeatable); PMHLINK_PLUGIN_PATH and the directory beside
+    /// the binary are always searched.
+    #[arg(long, value_name = "DIR")]
+    dir: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Where to write the starter pipeline file.
+    #[arg(default_value = "pipeline.toml")]
+    path: PathBuf,
+}
+
+fn fail(command: &str, e: &dyn std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("pmhlink {command}: {e}");
+    ExitCode::from(code)
+}
+
+/// Loads the pipeline file and the plugins it can see, and moves into the pipeline's directory
+/// so that relative paths in plugin settings mean the same as in the file.
+fn prepare(command: &str, path: &Path) -> Result<(Pipeline, Host, PathBuf), ExitCode> {
+    // Absolute, so that the pipeline's directory still means the same after moving into it.
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let pipeline = Pipeline::load(&absolute).map_err(|e| fail(command, &e, exit::CONFIG))?;
+    let shown = path.to_owned();
+    let dirs = PluginDirs::new(pipeline.plugins.dirs.iter().map(|d| pipeline.resolve(d)));
+    let host = Host::discover(dirs).map_err(|e| fail(command, &e, exit::CONFIG))?;
+    std::env::set_current_dir(pipeline.base_dir()).map_err(|e| {
+        fail(
+            command,
+            &format!("{}: {e}", pipeline.base_dir().display()),
+            exit::CONFIG,
+        )
+    })?;
+    Ok((pipeline, host, shown))
+}
+
+pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
+    let command = if mode == Mode::Run { "run" } else { "plan" };
+    let (pipeline, host, path) = match prepare(command, &args.pipeline) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let opts = Options {
+        mode,
+        business_date: args.date.unwrap_or_else(crate::clock::today_in_japan),
+        progress: !args.quiet,
+    };
+    match pipeline::run(&pipeline, &path, &host, &opts) {
+        Ok(done) => {
+            let r = &done.report;
+            if !args.quiet || r.exit_code != exit::OK {
+                println!(
+                    "pmhlink {command}: {} ({}) {} 業務日 {} run {}",
+                    r.municipality_name, r.municipality_code, r.api, r.business_date, r.run_id
+                );
+                println!("  {}", pipeline::summary_line(r));
+                for s in &r.sources {
+                    println!(
+                        "  source {} ({}): {} rows, {} unreadable",
+                        s.name, s.plugin, s.rows, s.unreadable_rows
+                    );
+                }
+                for (code, c) in &r.findings_by_code {
+                    println!(
+                        "  {:<8} {code}: {}",
+                        format!("{:?}", c.severity).to_lowercase(),
+                        c.count
+                    );
+                }
+                for s in &r.sinks {
+                    println!("  sink {s}");
+                }
+                if let Some(e) = &r.error {
+                    println!("  stopped: {e}");
+                }
+                println!("  report: {}", done.report_json.display());
+                println!("  quarantine: {}", done.quarantine_csv.display());
+                println!("  outcome: {:?} (exit {})", r.outcome, r.exit_code);
+            }
+            ExitCode::from(r.exit_code)
+        }
+        Err(e) => fail(command, &e, e.exit_code()),
+    }
+}
+
+pub fn check(args: CheckArgs) -> ExitCode {
+    let (pipeline, host, path) = match prepare("check", &args.pipeline) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let checked = (|| -> Result<Vec<String>, PipelineError> {
+        let profile = pipeline::load_profile(&pipeline)?;
+        let layout = pmhlink_profile::Layout::new(&profile, pipeline.api())?;
+        pipeline.site_tables()?;
+        let opened = pipeline::open(&pipeline, &host, true)?;
+        pmhlink_runner::compile::compile(&pipeline, &opened.columns)?;
+        let mut lines = vec![
+            format!(
+                "pipeline {}: {} ({})",
+                path.display(),
+                pipeline.municipality.name,
+                pipeline.municipality.code
+            ),
+            format!(
+                "profile {} {}: {} {}",
+                profile.name,
+                profile.version,
+                layout.api.full_name(),
+                layout.spec.label
+            ),
+        ];
+        for s in &opened.sources {
+            lines.push(format!(
+                "source {} ({}): readable, {} columns",
+                s.name,
+                s.inner.plugin(),
+                opened.columns[&s.name].len()
+            ));
+        }
+        lines.extend(opened.sink_health.iter().map(|h| format!("sink {h}")));
+        lines.push("mapping: every column it names exists".into());
+        Ok(lines)
+    })();
+    match checked {
+        Ok(lines) => {
+            for l in lines {
+                println!("ok  {l}");
+            }
+            ExitCode::from(exit::OK)
+        }
+        Err(e) => fail("check", &e, e.exit_code()),
+    }
+}
+
+pub fn plugins(args: PluginsArgs) -> ExitCode {
+    let host = match Host::discover(PluginDirs::new(args.dir)) {
+        Ok(h) => h,
+        Err(e) => return fail("plugins", &e, exit::CONFIG),
+    };
+    let list = host.plugins();
+    if args.json {
+        let json: Vec<serde_json::Value> = list
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name, "kind": p.kind.as_str(), "version": p.version,
+                    "api_level": p.api_level, "path": p.path, "description": p.description,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).expect("serialises")
+        );
+    } else {
+        for p in &list {
+            println!(
+                "{:<16} {:<6} {:<8} API {}  {}",
+                p.name,
+                p.kind.as_str(),
+                p.version,
+                p.api_level,
+                p.path.display()
+            );
+        }
+        for problem in host.problems() {
+            eprintln!("pmhlink plugins: {problem}");
+        }
+    }
+    ExitCode::from(exit::OK)
+}
+
+pub fn init(args: InitArgs) -> ExitCode {
+    if args.path.exists() {
+        return fail(
+            "init",
+            &format!("{} exists; not overwritten", args.path.display()),
+            exit::CONFIG,
+        );
+    }
+    match std::fs::write(&args.path, pmhlink_config::STARTER_TOML) {
+        Ok(()) => {
+            println!(
+                "wrote {}: edit it, then `pmhlink check {}`",
+                args.path.display(),
+                args.path.display()
+            );
+            ExitCode::from(exit::OK)
+        }
+        Err(e) => fail(
+            "init",
+            &format!("{}: {e}", args.path.display()),
+            exit::CONFIG,
+        ),
+    }
+}
+
+pub fn schema() -> ExitCode {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&pmhlink_config::json_schema()).expect("serialises")
+    );
+    ExitCode::from(exit::OK)
+}

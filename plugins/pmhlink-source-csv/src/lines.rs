@@ -1,0 +1,138 @@
+//! Physical line numbers for the records the csv reader returns.
+//!
+//! The csv crate's `Position::line` is off with CRLF line ends (a record's LF is consumed with
+//! the next record, so every line after the first lags by one) and after blank lines (the
+//! position is taken before they are skipped). Only the byte count consumed *after* a record
+//! is exact, so lines are counted here from that: [`NewlineTap`] notes where every LF is as the
+//! csv reader pulls bytes, and [`LineCounter`] works back from the record's end to its first
+//! line. Lines end at LF; a file with bare CR line ends (classic Mac) numbers every row 1.
+
+use std::{
+    collections::VecDeque,
+    io::{self, Read},
+};
+
+use csv::ByteRecord;
+
+/// Passes bytes through to the csv reader and notes the offset of every LF on the way. The
+/// queue holds only LFs the csv reader has buffered but not yet consumed, so it stays small.
+pub struct NewlineTap<R> {
+    inner: R,
+    offset: u64,
+    newlines: VecDeque<u64>,
+}
+
+impl<R> NewlineTap<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            newlines: VecDeque::new(),
+        }
+    }
+}
+
+impl<R: Read> Read for NewlineTap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let start = self.offset;
+        self.newlines
+            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| start + i as u64));
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+pub struct LineCounter {
+    /// Line number of the tap's first byte (after skipped lines).
+    first_line: u64,
+    /// LFs consumed so far.
+    passed: u64,
+    last_passed: Option<u64>,
+}
+
+impl LineCounter {
+    pub fn new(first_line: u64) -> Self {
+        Self {
+            first_line,
+            passed: 0,
+            last_passed: None,
+        }
+    }
+
+    /// The line `record` starts on, given the bytes the csv reader has consumed through it.
+    pub fn record_start<R>(
+        &mut self,
+        tap: &mut NewlineTap<R>,
+        consumed: u64,
+        record: &ByteRecord,
+    ) -> u64 {
+        while let Some(&at) = tap.newlines.front() {
+            if at >= consumed {
+                break;
+            }
+            tap.newlines.pop_front();
+            self.passed += 1;
+            self.last_passed = Some(at);
+        }
+        // The record's own terminator, if it was an LF (a CRLF's LF may be consumed with the
+        // next record instead; either way it does not belong to this record's lines).
+        let terminator = u64::from(consumed > 0 && self.last_passed == Some(consumed - 1));
+        let end_line = self.first_line + self.passed - terminator;
+        // LFs kept inside quoted cells.
+        let inside = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
+        end_line.saturating_sub(inside).max(self.first_line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(data: &[u8], first_line: u64) -> Vec<(u64, Vec<String>)> {
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(4)
+            .from_reader(NewlineTap::new(data));
+        let mut counter = LineCounter::new(first_line);
+        let mut record = ByteRecord::new();
+        let mut out = Vec::new();
+        while csv.read_byte_record(&mut record).unwrap() {
+            let consumed = csv.position().byte();
+            let line = counter.record_start(csv.get_mut(), consumed, &record);
+            let cells = record
+                .iter()
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            out.push((line, cells));
+        }
+        out
+    }
+
+    fn starts(data: &[u8]) -> Vec<u64> {
+        lines(data, 1).into_iter().map(|(l, _)| l).collect()
+    }
+
+    #[test]
+    fn counts_physical_lines() {
+        assert_eq!(starts(b"a\nb\nc\n"), [1, 2, 3]);
+        assert_eq!(starts(b"a\r\nb\r\nc"), [1, 2, 3]);
+        assert_eq!(starts(b"a\n\n\nb\n"), [1, 4]);
+        assert_eq!(starts(b"a\r\n\r\nb\r\n\r\n"), [1, 3]);
+        assert_eq!(starts(b"\n\na\n"), [3]);
+        assert_eq!(starts(b"\"x\ny\nz\",1\nb\n\"p\r\nq\"\r\nc"), [1, 4, 5, 7]);
+        assert_eq!(
+            lines(b"a\nb", 3).iter().map(|r| r.0).collect::<Vec<_>>(),
+            [3, 4]
+        );
+        assert!(starts(b"").is_empty());
+    }
+
+    #[test]
+    fn quoted_newlines_stay_in_the_cell() {
+        let rows = lines(b"1,\"two\nlines\"\n2,x\n", 1);
+        assert_eq!(rows[0], (1, vec!["1".into(), "two\nlines".into()]));
+        assert_eq!(rows[1].0, 3);
+    }
+}
