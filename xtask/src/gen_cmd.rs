@@ -1,16 +1,15 @@
 //! `cargo xtask gen`: writes a synthetic municipality's files into a directory, streaming.
 
-use std::fs::{self, File};
-use std::io::{self, BufWriter};
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::io;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::payloads::PayloadFiles;
 use clap::Args;
 use pmhlink_rules::CivilDate;
-use pmhlink_synth::{
-    ExpectedJsonl, FixedLayout, ResidentsFixed, ShienCsv, SubsidyCsv, Synth, SynthConfig,
-};
+use pmhlink_synth::files::write_dir;
+use pmhlink_synth::{Synth, SynthConfig};
 
 #[derive(Args, Debug)]
 pub struct GenArgs {
@@ -55,20 +54,7 @@ fn parse_day(s: &str) -> Result<CivilDate, String> {
     CivilDate::parse_iso(s).map_err(|e| format!("{e:?}: expected YYYY-MM-DD"))
 }
 
-pub const FILES: [&str; 5] = [
-    "subsidy.csv",
-    "residents.dat",
-    "residents.layout.toml",
-    "shien.csv",
-    "expected.jsonl",
-];
-
-fn create(dir: &Path, name: &str) -> io::Result<BufWriter<File>> {
-    let path = dir.join(name);
-    File::create(&path)
-        .map(|f| BufWriter::with_capacity(1 << 20, f))
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
-}
+pub use pmhlink_synth::files::FILES;
 
 /// The municipality's local programmes as a `--site` file for `pmhlink lint`.
 fn site_toml(synth: &Synth) -> String {
@@ -95,25 +81,11 @@ pub fn run(args: &GenArgs) -> io::Result<()> {
     let synth = Synth::new(config);
     let as_of = synth.config().as_of;
     let dir = &args.out;
-    fs::create_dir_all(dir)?;
-    fs::write(dir.join(FILES[2]), FixedLayout::residents().to_toml())?;
-
-    let mut subsidy = SubsidyCsv::new(create(dir, FILES[0])?, as_of)?;
-    let mut residents = ResidentsFixed::new(create(dir, FILES[1])?, synth.municipality(), as_of)?;
-    let mut shien = ShienCsv::new(create(dir, FILES[3])?)?;
-    let mut expected = ExpectedJsonl::new(create(dir, FILES[4])?);
     let layouts = crate::payloads::layouts();
     let mut json = PayloadFiles::new(&dir.join("payload"), &layouts[0])?;
     let mut csv = PayloadFiles::new(&dir.join("payload"), &layouts[1])?;
     fs::write(dir.join("site.toml"), site_toml(&synth))?;
-    let counts = synth.stream(&mut [
-        &mut subsidy,
-        &mut residents,
-        &mut shien,
-        &mut expected,
-        &mut json,
-        &mut csv,
-    ])?;
+    let counts = write_dir(&synth, dir, &mut [&mut json, &mut csv])?;
 
     let mut sizes = Vec::with_capacity(FILES.len());
     let mut bytes = 0;

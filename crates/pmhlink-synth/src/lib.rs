@@ -14,6 +14,7 @@ mod defect;
 mod era_forms;
 mod expected;
 mod export;
+pub mod files;
 mod kana;
 mod municipality;
 mod names;

@@ -43,3 +43,26 @@ pub fn lint(api: &str, file: &Path, extra: &[&str]) -> Run {
         .args(extra)
         .arg(file))
 }
+
+/// Builds the first-party and fixture plugin libraries once per test binary: `cargo test`
+/// builds a cdylib only when something links it, and the binary finds plugins beside itself.
+pub fn ensure_plugins() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet"])
+            .args([
+                "-p",
+                "pmhlink-source-csv",
+                "-p",
+                "pmhlink-source-fixed",
+                "-p",
+                "pmhlink-sink-file",
+            ])
+            .args(["-p", "pmhlink-source-echo"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the plugins failed");
+    });
+}
