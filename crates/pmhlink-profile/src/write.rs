@@ -207,6 +207,34 @@ pub fn csv_row(cells: &[&str], ending: LineEnding, out: &mut Vec<u8>) {
     out.extend_from_slice(ending.as_bytes());
 }
 
+/// Appends one record in the layout's wire form (a JSON object or a CSV row) to `out`;
+/// `index` only names the record in an error.
+pub fn encode_record(
+    layout: &Layout,
+    record: &Record,
+    index: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), WriteError> {
+    match layout.format() {
+        Format::Json => record_to_json(layout, record, out).map_err(|e| WriteError::Encode {
+            index,
+            message: e.to_string(),
+        }),
+        Format::Csv => {
+            let columns = layout.csv.detail_columns;
+            let cells = record_to_csv_cells(layout, record).map_err(|items| {
+                WriteError::TooManyItemsForCsv {
+                    index,
+                    items,
+                    columns,
+                }
+            })?;
+            csv_row(&cells, layout.csv.line_ending, out);
+            Ok(())
+        }
+    }
+}
+
 /// Turns records into batches no larger than the profile allows, streaming: each `push` may
 /// hand back the batch it just closed.
 pub struct PayloadWriter<'l> {
@@ -267,32 +295,20 @@ impl<'l> PayloadWriter<'l> {
         }
     }
 
-    fn encode(&mut self, record: &Record, index: usize) -> Result<Vec<u8>, WriteError> {
-        let encode_err = |message: String| WriteError::Encode { index, message };
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        match self.layout.format() {
-            Format::Json => record_to_json(self.layout, record, &mut buf)
-                .map_err(|e| encode_err(e.to_string()))?,
-            Format::Csv => {
-                let columns = self.layout.csv.detail_columns;
-                let cells = record_to_csv_cells(self.layout, record).map_err(|items| {
-                    WriteError::TooManyItemsForCsv {
-                        index,
-                        items,
-                        columns,
-                    }
-                })?;
-                csv_row(&cells, self.layout.csv.line_ending, &mut buf);
-            }
-        }
-        Ok(buf)
-    }
-
     /// Adds a record; returns the previous batch when this record did not fit in it.
     pub fn push(&mut self, record: &Record) -> Result<Option<Batch>, WriteError> {
+        let mut encoded = std::mem::take(&mut self.scratch);
+        encoded.clear();
+        encode_record(self.layout, record, self.pushed, &mut encoded)?;
+        let closed = self.push_encoded(&encoded);
+        self.scratch = encoded;
+        closed
+    }
+
+    /// Adds a record already encoded by [`encode_record`] for this layout (so that encoding can
+    /// run on other threads); returns the previous batch when this record did not fit in it.
+    pub fn push_encoded(&mut self, encoded: &[u8]) -> Result<Option<Batch>, WriteError> {
         let index = self.pushed;
-        let encoded = self.encode(record, index)?;
         self.pushed += 1;
         let limit = self.layout.limits.max_bytes;
         let alone = self.prefix.len() + encoded.len() + self.suffix().len();
@@ -317,9 +333,8 @@ impl<'l> PayloadWriter<'l> {
         }
         let sep = self.separator();
         self.current.extend_from_slice(sep);
-        self.current.extend_from_slice(&encoded);
+        self.current.extend_from_slice(encoded);
         self.records += 1;
-        self.scratch = encoded;
         Ok(closed)
     }
 

@@ -245,10 +245,10 @@ pub fn run(
         municipality: &pipeline.municipality.code,
         batch_rows,
     };
-    let mut sinks: Vec<&mut dyn SinkHandle> = opened
+    let mut sinks: Vec<&mut (dyn SinkHandle + Send)> = opened
         .sinks
         .iter_mut()
-        .map(|s| s as &mut dyn SinkHandle)
+        .map(|s| s as &mut (dyn SinkHandle + Send))
         .collect();
     let progress = Progress::new(opts.progress, primary.name());
     let mut counting = Counting {

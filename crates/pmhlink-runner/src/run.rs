@@ -165,138 +165,269 @@ fn merge(mapping: &mut Vec<Finding>, checks: Vec<Finding>) {
     mapping.extend(checks.into_iter().filter(|f| !failed.contains(&f.field)));
 }
 
-struct Delivery<'s, 'a> {
-    setup: &'s RunSetup<'a>,
-    sinks: &'s mut [&'a mut dyn SinkHandle],
-    out: &'s mut RunOutput,
+/// A row after mapping and checks, before duplicate detection (which needs file order). The
+/// record itself is dropped on the thread that built it; what later steps need is kept.
+struct Checked {
+    findings: Vec<Finding>,
+    /// `None` when no record could be built from the row.
+    identity: Option<u64>,
+    history_key: Option<String>,
+    my_number_masked: Option<String>,
+    /// The record in wire form, within its half's buffer, when it passed every check.
+    encoded: Option<std::ops::Range<usize>>,
+    line: u64,
+    unreadable: bool,
 }
 
-impl Delivery<'_, '_> {
-    fn batch(&mut self, batch: Batch) -> Result<(), RunError> {
-        let format = match self.setup.layout.format() {
-            pmhlink_profile::Format::Json => "json",
-            pmhlink_profile::Format::Csv => "csv",
-        };
+/// One half of a chunk: its rows and the wire form of the clean ones.
+struct Half {
+    rows: Vec<Checked>,
+    encoded: Vec<u8>,
+}
+
+fn check_rows(
+    setup: &RunSetup<'_>,
+    chunk: &Table,
+    rows: std::ops::Range<usize>,
+    joins: &[JoinIndex],
+    counts: &mut Normalisations,
+) -> Result<Half, RunError> {
+    let mut checks = Vec::new();
+    let mut half = Half {
+        rows: Vec::with_capacity(rows.len()),
+        encoded: Vec::new(),
+    };
+    for row in rows {
+        let mut mapped = map_row(setup.plan, chunk, row, joins, setup.clean, counts);
+        let mut encoded = None;
+        if let Some(record) = &mapped.record {
+            checks.clear();
+            pmhlink_profile::check::check_record(setup.layout, record, setup.rules, &mut checks);
+            merge(&mut mapped.findings, std::mem::take(&mut checks));
+            if !mapped
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Error)
+            {
+                let start = half.encoded.len();
+                pmhlink_profile::write::encode_record(setup.layout, record, row, &mut half.encoded)
+                    .map_err(|e| RunError::Payload(e.to_string()))?;
+                encoded = Some(start..half.encoded.len());
+            }
+        }
+        let record = mapped.record.as_ref();
+        half.rows.push(Checked {
+            identity: record.map(identity_hash),
+            history_key: record
+                .and_then(|r| r.text(FieldId::HistoryKey))
+                .filter(|k| !k.is_empty())
+                .map(str::to_owned),
+            my_number_masked: record.and_then(|r| mask_my_number(r.person.my_number.expose())),
+            findings: mapped.findings,
+            encoded,
+            line: chunk.line(row),
+            unreadable: chunk.error(row).is_some(),
+        });
+    }
+    Ok(half)
+}
+
+/// Maps, checks and encodes a chunk on both cores: rows are independent, and file order is
+/// kept by handling the halves in turn.
+fn check_chunk(
+    setup: &RunSetup<'_>,
+    chunk: &Table,
+    joins: &[JoinIndex],
+    counts: &mut Normalisations,
+) -> Result<Vec<Half>, RunError> {
+    let n = chunk.len();
+    if n < 256 {
+        return Ok(vec![check_rows(setup, chunk, 0..n, joins, counts)?]);
+    }
+    let mid = n / 2;
+    std::thread::scope(|s| {
+        let second = s.spawn(|| {
+            let mut c = Normalisations::default();
+            check_rows(setup, chunk, mid..n, joins, &mut c).map(|h| (h, c))
+        });
+        let first = check_rows(setup, chunk, 0..mid, joins, counts);
+        let (rest, c) = second.join().expect("a mapping thread does not panic")?;
+        counts.merge(&c);
+        Ok(vec![first?, rest])
+    })
+}
+
+/// Records in wire form on their way to the delivery thread.
+struct Encoded {
+    halves: Vec<Vec<u8>>,
+    /// (half, byte range) of each record to send, in order.
+    records: Vec<(usize, std::ops::Range<usize>)>,
+}
+
+/// The sink side, on its own thread: payload batches in record order, each delivered to every
+/// sink as it fills.
+fn deliver_all(
+    setup: &RunSetup<'_>,
+    chunks: std::sync::mpsc::Receiver<Encoded>,
+    sinks: &mut [&mut (dyn SinkHandle + Send)],
+) -> Result<Vec<BatchReport>, RunError> {
+    let format = match setup.layout.format() {
+        pmhlink_profile::Format::Json => "json",
+        pmhlink_profile::Format::Csv => "csv",
+    };
+    let mut reports = Vec::new();
+    let mut deliver = |batch: Batch| -> Result<(), RunError> {
         let meta = PayloadMeta {
-            run_id: self.setup.run_id.to_owned(),
-            municipality: self.setup.municipality.to_owned(),
-            api: self.setup.layout.api.to_string(),
+            run_id: setup.run_id.to_owned(),
+            municipality: setup.municipality.to_owned(),
+            api: setup.layout.api.to_string(),
             format,
             seq: batch.seq,
             records: batch.records,
-            file_name: format!("{}-{:04}.{format}", self.setup.layout.api, batch.seq),
+            file_name: format!("{}-{:04}.{format}", setup.layout.api, batch.seq),
         };
         let mut receipts = Vec::new();
-        if self.setup.mode == Mode::Run {
-            for sink in self.sinks.iter_mut() {
+        if setup.mode == Mode::Run {
+            for sink in sinks.iter_mut() {
                 receipts.push(sink.deliver(&meta, batch.bytes.clone())?);
             }
         }
-        self.out.batches.push(BatchReport {
+        reports.push(BatchReport {
             seq: batch.seq,
             records: batch.records,
             bytes: batch.bytes.len(),
             receipt: (!receipts.is_empty()).then(|| receipts.join(", ")),
         });
         Ok(())
+    };
+    let mut writer = PayloadWriter::new(setup.layout);
+    for chunk in chunks {
+        for (half, range) in chunk.records {
+            let bytes = &chunk.halves[half][range];
+            if let Some(batch) = writer
+                .push_encoded(bytes)
+                .map_err(|e| RunError::Payload(e.to_string()))?
+            {
+                deliver(batch)?;
+            }
+        }
     }
+    if let Some(batch) = writer.finish() {
+        deliver(batch)?;
+    }
+    Ok(reports)
 }
 
-/// Streams the primary source through mapping, checks and delivery.
-pub fn execute<'a>(
-    setup: &RunSetup<'a>,
-    primary: &mut dyn SourceHandle,
+/// Streams the primary source through mapping, checks and delivery: mapping runs on both
+/// cores per chunk, payload writing and delivery on a thread of their own.
+pub fn execute(
+    setup: &RunSetup<'_>,
+    primary: &mut (dyn SourceHandle + Send),
     primary_columns: Vec<String>,
     joins: &[JoinIndex],
-    sinks: &mut [&'a mut dyn SinkHandle],
+    sinks: &mut [&mut (dyn SinkHandle + Send)],
     out: &mut RunOutput,
 ) -> Result<(), RunError> {
-    let mut writer = PayloadWriter::new(setup.layout);
-    let mut chunk = Table::new(primary_columns);
-    let mut seen = HashSet::new();
     let mut primary_stats = SourceStats {
         name: primary.name().into(),
         plugin: primary.plugin().into(),
         ..Default::default()
     };
-    let mut checks = Vec::new();
-    let mut delivery = Delivery { setup, sinks, out };
-    loop {
-        chunk.clear();
-        let more = primary.next_batch(setup.batch_rows, &mut chunk)?;
-        for row in 0..chunk.len() {
-            primary_stats.rows += 1;
-            primary_stats.unreadable_rows += u64::from(chunk.error(row).is_some());
-            let mut mapped = map_row(
-                setup.plan,
-                &chunk,
-                row,
-                joins,
-                setup.clean,
-                &mut delivery.out.normalisations,
-            );
-            if let Some(record) = &mapped.record {
-                checks.clear();
-                pmhlink_profile::check::check_record(
-                    setup.layout,
-                    record,
-                    setup.rules,
-                    &mut checks,
-                );
-                merge(&mut mapped.findings, std::mem::take(&mut checks));
-                if !mapped
-                    .findings
-                    .iter()
-                    .any(|f| f.severity == Severity::Error)
-                    && !seen.insert(identity_hash(record))
-                {
-                    mapped
-                        .findings
-                        .push(Finding::on(Code::DuplicateRecord, FieldRef::Record));
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Encoded>(2);
+    let (chunks_tx, chunks) = std::sync::mpsc::sync_channel::<Result<(Table, bool), RunError>>(2);
+    let source_name = primary.name().to_owned();
+    let batch_rows = setup.batch_rows;
+    let (read, written) = std::thread::scope(|s| {
+        let delivery = s.spawn(move || deliver_all(setup, rx, sinks));
+        // Reading ahead: the next batch is decoded while this one is mapped.
+        s.spawn(move || {
+            loop {
+                let mut chunk = Table::new(primary_columns.clone());
+                let read = primary.next_batch(batch_rows, &mut chunk);
+                let last = !matches!(read, Ok(true));
+                if chunks_tx.send(read.map(|more| (chunk, more))).is_err() || last {
+                    return;
                 }
             }
-            let out = &mut *delivery.out;
-            out.records.rows += 1;
-            out.findings
-                .extend(mapped.findings.iter().map(|f| (f.code, f.severity)));
-            let failed = mapped.record.is_none()
-                || mapped
-                    .findings
-                    .iter()
-                    .any(|f| f.severity == Severity::Error);
-            if failed {
-                out.records.quarantined += 1;
-                let record = mapped.record.as_ref();
-                out.quarantined.push(Quarantined {
-                    source: primary.name().to_owned(),
-                    line: Some(chunk.line(row)),
-                    history_key: record
-                        .and_then(|r| r.text(FieldId::HistoryKey))
-                        .filter(|k| !k.is_empty())
-                        .map(str::to_owned),
-                    my_number_masked: record
-                        .and_then(|r| mask_my_number(r.person.my_number.expose())),
-                    findings: mapped.findings,
-                });
-                continue;
-            }
-            out.records.sent += 1;
-            out.records.with_warnings += u64::from(!mapped.findings.is_empty());
-            let record = mapped.record.expect("checked above");
-            if let Some(batch) = writer
-                .push(&record)
-                .map_err(|e| RunError::Payload(e.to_string()))?
-            {
-                delivery.batch(batch)?;
-            }
-        }
-        if !more {
-            break;
-        }
-    }
-    if let Some(batch) = writer.finish() {
-        delivery.batch(batch)?;
-    }
-    delivery.out.sources.insert(0, primary_stats);
+        });
+        let read = read_all(
+            setup,
+            &source_name,
+            chunks,
+            joins,
+            out,
+            &mut primary_stats,
+            &tx,
+        );
+        drop(tx);
+        let written = delivery
+            .join()
+            .unwrap_or_else(|_| Err(RunError::Payload("the delivery thread panicked".into())));
+        (read, written)
+    });
+    out.sources.insert(0, primary_stats);
+    read?;
+    out.batches = written?;
     Ok(())
+}
+
+fn read_all(
+    setup: &RunSetup<'_>,
+    source_name: &str,
+    chunks: std::sync::mpsc::Receiver<Result<(Table, bool), RunError>>,
+    joins: &[JoinIndex],
+    out: &mut RunOutput,
+    stats: &mut SourceStats,
+    tx: &std::sync::mpsc::SyncSender<Encoded>,
+) -> Result<(), RunError> {
+    let mut seen = HashSet::new();
+    loop {
+        let Ok(read) = chunks.recv() else {
+            return Ok(());
+        };
+        let (chunk, more) = read?;
+        let halves = check_chunk(setup, &chunk, joins, &mut out.normalisations)?;
+        let mut send = Encoded {
+            halves: Vec::with_capacity(halves.len()),
+            records: Vec::with_capacity(chunk.len()),
+        };
+        for (h, half) in halves.into_iter().enumerate() {
+            for mut c in half.rows {
+                stats.rows += 1;
+                stats.unreadable_rows += u64::from(c.unreadable);
+                if let (Some(_), Some(identity)) = (&c.encoded, c.identity)
+                    && !seen.insert(identity)
+                {
+                    c.findings
+                        .push(Finding::on(Code::DuplicateRecord, FieldRef::Record));
+                    c.encoded = None;
+                }
+                out.records.rows += 1;
+                out.findings
+                    .extend(c.findings.iter().map(|f| (f.code, f.severity)));
+                match c.encoded {
+                    Some(range) => {
+                        out.records.sent += 1;
+                        out.records.with_warnings += u64::from(!c.findings.is_empty());
+                        send.records.push((h, range));
+                    }
+                    None => {
+                        out.records.quarantined += 1;
+                        out.quarantined.push(Quarantined {
+                            source: source_name.to_owned(),
+                            line: Some(c.line),
+                            history_key: c.history_key,
+                            my_number_masked: c.my_number_masked,
+                            findings: c.findings,
+                        });
+                    }
+                }
+            }
+            send.halves.push(half.encoded);
+        }
+        // A closed channel means the delivery thread stopped on an error, which it reports.
+        if tx.send(send).is_err() || !more {
+            return Ok(());
+        }
+    }
 }
