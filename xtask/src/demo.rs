@@ -1,25 +1,22 @@
-//! `cargo xtask demo`: the quick start. A synthetic municipality's upload files, linted by the
-//! real binary, then a hand-edited copy with the mistakes staff make in a spreadsheet.
+//! `cargo xtask demo`: the quick start. The demo municipality さくら野市 is generated (CP932
+//! subsidy CSV, CP932 fixed-width resident export, 支援措置 list), checked and run through its
+//! pipeline file with the real plugins; then the delivered payload is linted, and a hand-edited
+//! copy shows what lint catches.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pmhlink_synth::SynthConfig;
 use serde_json::Value;
 
 use crate::gen_cmd::{self, GenArgs};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the workspace")
-        .to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_owned()
 }
 
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
 pub fn cargo(args: &[&str]) -> Result<(), String> {
@@ -28,32 +25,29 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
         .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("cargo {}: {e}", args.join(" ")))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("cargo {} failed ({status})", args.join(" ")))
-    }
+    if status.success() { Ok(()) } else { Err(format!("cargo {} failed ({status})", args.join(" "))) }
 }
 
-fn lint(bin: &Path, dir: &Path, api: &str, file: &str, today: &str) -> Result<i32, String> {
-    println!(
-        "\n$ pmhlink lint --api {api} --site site.toml --municipality 139998 --today {today} {file}"
-    );
+/// The binary and the first-party plugins it loads from beside itself.
+pub const PACKAGES: [&str; 4] = ["pmhlink", "pmhlink-source-csv", "pmhlink-source-fixed", "pmhlink-sink-file"];
+
+pub fn build(release: bool) -> Result<PathBuf, String> {
+    let mut args = vec!["build", "--quiet"];
+    if release {
+        args.push("--release");
+    }
+    for p in PACKAGES {
+        args.extend(["-p", p]);
+    }
+    cargo(&args)?;
+    Ok(target_dir().join(if release { "release" } else { "debug" }).join("pmhlink"))
+}
+
+fn pmhlink(bin: &Path, args: &[&str]) -> Result<i32, String> {
+    println!("\n$ pmhlink {}", args.join(" "));
     let status = Command::new(bin)
-        .current_dir(dir)
-        .args([
-            "lint",
-            "--api",
-            api,
-            "--site",
-            "site.toml",
-            "--municipality",
-            "139998",
-            "--today",
-            today,
-        ])
-        .arg(file)
-        .args(["--max-listed", "10"])
+        .args(args)
+        .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("{}: {e}", bin.display()))?;
     let code = status.code().unwrap_or(-1);
@@ -67,44 +61,59 @@ fn hand_edit(clean: &Path, edited: &Path) -> Result<(), String> {
     let mut records: Vec<Value> = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
     records[0]["basicFiveInfo"]["nameKana"] = "ﾔﾏﾀﾞ ﾀﾛｳ".into();
     records[1]["validFrom"] = "2025/04/01".into();
-    let mn = records[2]["myNumber"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let last = mn
-        .bytes()
-        .last()
-        .map_or(b'0', |b| if b == b'9' { b'0' } else { b + 1 });
-    records[2]["myNumber"] =
-        format!("{}{}", &mn[..mn.len().saturating_sub(1)], last as char).into();
-    fs::write(
-        edited,
-        serde_json::to_vec(&records).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())
+    let mn = records[2]["myNumber"].as_str().unwrap_or_default().to_owned();
+    let last = mn.bytes().last().map_or(b'0', |b| if b == b'9' { b'0' } else { b + 1 });
+    records[2]["myNumber"] = format!("{}{}", &mn[..mn.len().saturating_sub(1)], last as char).into();
+    fs::write(edited, serde_json::to_vec(&records).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
 }
 
-pub fn run() -> Result<(), String> {
-    cargo(&["build", "--quiet", "-p", "pmhlink"])?;
-    let bin = target_dir().join("debug").join("pmhlink");
-    let dir = target_dir().join("demo");
-    let _ = fs::remove_dir_all(&dir);
-    let today = SynthConfig::default().as_of.to_string();
-    gen_cmd::run(&GenArgs::new(7, 2000, dir.clone())).map_err(|e| e.to_string())?;
+const DATE: &str = "2025-06-01";
 
-    let clean_json = lint(&bin, &dir, "E06", "payload/E06-0000.json", &today)?;
-    let clean_csv = lint(&bin, &dir, "E05", "payload/E05-0000.csv", &today)?;
-    hand_edit(
-        &dir.join("payload/E06-0000.json"),
-        &dir.join("hand-edited.json"),
-    )?;
-    let edited = lint(&bin, &dir, "E06", "hand-edited.json", &today)?;
+pub fn run() -> Result<(), String> {
+    let bin = build(false)?;
+    let example = workspace_root().join("examples/sakurano");
+    for stale in ["data", "outbox", "reports"] {
+        let _ = fs::remove_dir_all(example.join(stale));
+    }
+    let mut args = GenArgs::new(7, 300, example.join("data"));
+    args.dirty = 0.05;
+    gen_cmd::run(&args).map_err(|e| e.to_string())?;
+
+    let pipeline = "examples/sakurano/pipeline.toml";
+    let checked = pmhlink(&bin, &["check", pipeline])?;
+    let ran = pmhlink(&bin, &["run", pipeline, "--date", DATE])?;
+    let run_dir = fs::read_dir(example.join("outbox"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .next()
+        .ok_or("the run delivered nothing")?
+        .path();
+    let quarantine = fs::read_dir(example.join("reports"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|d| d.path().join("quarantine.csv"))
+        .next()
+        .ok_or("no report")?;
+    println!("\nFirst lines of the quarantine list ({}):", quarantine.display());
+    let text = fs::read_to_string(&quarantine).map_err(|e| e.to_string())?;
+    for line in text.lines().take(6) {
+        println!("  {line}");
+    }
+
+    let payload = run_dir.join("E06-0000.json");
+    let site = example.join("data/site.toml");
+    let (payload, site) = (payload.display().to_string(), site.display().to_string());
+    let linted = pmhlink(&bin, &["lint", "--api", "E06", "--site", &site, "--municipality", "139998", "--today", DATE, "--max-listed", "3", &payload])?;
+    let edited = example.join("outbox/hand-edited.json");
+    hand_edit(Path::new(&payload), &edited)?;
+    let edited_lint = pmhlink(&bin, &["lint", "--api", "E06", "--site", &site, "--today", DATE, "--max-listed", "5", &edited.display().to_string()])?;
 
     println!(
-        "\nThe generated files pass (exit {clean_json}, {clean_csv}); the hand-edited copy does not (exit {edited})."
+        "\ncheck {checked}, run {ran} (3: sent, with the generator's defective records quarantined), \
+         lint of the delivered file {linted}, lint of a hand-edited copy {edited_lint}."
     );
-    println!("Everything is in {}.", dir.display());
-    if (clean_json, clean_csv, edited) == (0, 0, 1) {
+    println!("Delivered files, manifest and reports are under {}.", example.display());
+    if (checked, ran, linted, edited_lint) == (0, 3, 0, 1) {
         Ok(())
     } else {
         Err("the demo did not come out as expected".into())

@@ -23,7 +23,7 @@ pub struct GenArgs {
     out: PathBuf,
     /// Share of certificates with exactly one defect, in [0, 1].
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
-    dirty: f64,
+    pub dirty: f64,
     /// Reference day (YYYY-MM-DD): periods run through it, 不開示フラグ is read on it.
     #[arg(long, value_parser = parse_day)]
     as_of: Option<CivilDate>,

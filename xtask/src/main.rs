@@ -27,6 +27,10 @@ enum Command {
     Gen(gen_cmd::GenArgs),
     /// Measure validation, payload writing and lint at city scale (release build).
     Bench(bench::BenchArgs),
+    /// Regenerate docs/pipeline-reference.md from the pipeline file's schema.
+    Docs,
+    /// Measure a whole pipeline run (CP932 exports → join → mapping → rules → file sink).
+    BenchPipeline(bench::PipelineBenchArgs),
     /// The measurement itself, run by `bench` in the release build.
     #[command(hide = true)]
     BenchRun(bench::BenchArgs),
@@ -39,6 +43,12 @@ fn main() -> ExitCode {
         Command::Gen(args) => gen_cmd::run(&args).map_err(|e| e.to_string()),
         Command::Bench(args) => bench::run(&args),
         Command::BenchRun(args) => bench::measure(&args),
+        Command::BenchPipeline(args) => bench::pipeline(&args),
+        Command::Docs => std::fs::write(
+            demo::workspace_root().join("docs/pipeline-reference.md"),
+            pmhlink_config::reference_markdown(),
+        )
+        .map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
