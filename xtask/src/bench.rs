@@ -364,17 +364,27 @@ pub struct PipelineBenchArgs {
 /// through the release binary and plugins: sources, join, mapping, rules, file sink.
 pub fn pipeline(args: &PipelineBenchArgs) -> Result<(), String> {
     let bin = crate::demo::build(true)?;
-    let dir = args.dir.clone().unwrap_or_else(|| target_dir().join("bench-pipeline"));
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| target_dir().join("bench-pipeline"));
     let data = dir.join("data");
     let marker = data.join(".generated");
     let wanted = format!("seed {} certificates {}", args.seed, args.certificates);
     if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
         let _ = fs::remove_dir_all(&data);
         let t = Instant::now();
-        let synth = Synth::new(SynthConfig { seed: args.seed, certificates: args.certificates, ..SynthConfig::default() });
+        let synth = Synth::new(SynthConfig {
+            seed: args.seed,
+            certificates: args.certificates,
+            ..SynthConfig::default()
+        });
         pmhlink_synth::files::write_dir(&synth, &data, &mut []).map_err(|e| e.to_string())?;
         fs::write(&marker, &wanted).map_err(|e| e.to_string())?;
-        println!("bench-pipeline: generated {wanted} in {:.1} s", t.elapsed().as_secs_f64());
+        println!(
+            "bench-pipeline: generated {wanted} in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
     }
     let pipeline = crate::demo::workspace_root().join("examples/sakurano/pipeline.toml");
     fs::copy(&pipeline, dir.join("pipeline.toml")).map_err(|e| e.to_string())?;
@@ -390,7 +400,11 @@ pub fn pipeline(args: &PipelineBenchArgs) -> Result<(), String> {
     let child = Command::new(&bin)
         .arg("run")
         .arg(dir.join("pipeline.toml"))
-        .args(["--date", &SynthConfig::default().as_of.to_string(), "--quiet"])
+        .args([
+            "--date",
+            &SynthConfig::default().as_of.to_string(),
+            "--quiet",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .map_err(|e| format!("{}: {e}", bin.display()))?;
@@ -403,7 +417,9 @@ pub fn pipeline(args: &PipelineBenchArgs) -> Result<(), String> {
         .next()
         .map(|d| d.path().join("report.json"))
         .ok_or("the run wrote no report")?;
-    let report: serde_json::Value = serde_json::from_slice(&fs::read(report).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(report).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
     let r = &report["records"];
     println!(
         "bench-pipeline: {} certificates, {} MB of CP932 exports → {} rows, {} sent, {} quarantined, {} payload files",

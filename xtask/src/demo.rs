@@ -12,11 +12,15 @@ use serde_json::Value;
 use crate::gen_cmd::{self, GenArgs};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_owned()
 }
 
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
 pub fn cargo(args: &[&str]) -> Result<(), String> {
@@ -25,11 +29,20 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
         .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("cargo {}: {e}", args.join(" ")))?;
-    if status.success() { Ok(()) } else { Err(format!("cargo {} failed ({status})", args.join(" "))) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed ({status})", args.join(" ")))
+    }
 }
 
 /// The binary and the first-party plugins it loads from beside itself.
-pub const PACKAGES: [&str; 4] = ["pmhlink", "pmhlink-source-csv", "pmhlink-source-fixed", "pmhlink-sink-file"];
+pub const PACKAGES: [&str; 4] = [
+    "pmhlink",
+    "pmhlink-source-csv",
+    "pmhlink-source-fixed",
+    "pmhlink-sink-file",
+];
 
 pub fn build(release: bool) -> Result<PathBuf, String> {
     let mut args = vec!["build", "--quiet"];
@@ -40,7 +53,9 @@ pub fn build(release: bool) -> Result<PathBuf, String> {
         args.extend(["-p", p]);
     }
     cargo(&args)?;
-    Ok(target_dir().join(if release { "release" } else { "debug" }).join("pmhlink"))
+    Ok(target_dir()
+        .join(if release { "release" } else { "debug" })
+        .join("pmhlink"))
 }
 
 fn pmhlink(bin: &Path, args: &[&str]) -> Result<i32, String> {
@@ -61,10 +76,21 @@ fn hand_edit(clean: &Path, edited: &Path) -> Result<(), String> {
     let mut records: Vec<Value> = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
     records[0]["basicFiveInfo"]["nameKana"] = "ﾔﾏﾀﾞ ﾀﾛｳ".into();
     records[1]["validFrom"] = "2025/04/01".into();
-    let mn = records[2]["myNumber"].as_str().unwrap_or_default().to_owned();
-    let last = mn.bytes().last().map_or(b'0', |b| if b == b'9' { b'0' } else { b + 1 });
-    records[2]["myNumber"] = format!("{}{}", &mn[..mn.len().saturating_sub(1)], last as char).into();
-    fs::write(edited, serde_json::to_vec(&records).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    let mn = records[2]["myNumber"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let last = mn
+        .bytes()
+        .last()
+        .map_or(b'0', |b| if b == b'9' { b'0' } else { b + 1 });
+    records[2]["myNumber"] =
+        format!("{}{}", &mn[..mn.len().saturating_sub(1)], last as char).into();
+    fs::write(
+        edited,
+        serde_json::to_vec(&records).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())
 }
 
 const DATE: &str = "2025-06-01";
@@ -94,7 +120,10 @@ pub fn run() -> Result<(), String> {
         .map(|d| d.path().join("quarantine.csv"))
         .next()
         .ok_or("no report")?;
-    println!("\nFirst lines of the quarantine list ({}):", quarantine.display());
+    println!(
+        "\nFirst lines of the quarantine list ({}):",
+        quarantine.display()
+    );
     let text = fs::read_to_string(&quarantine).map_err(|e| e.to_string())?;
     for line in text.lines().take(6) {
         println!("  {line}");
@@ -103,16 +132,49 @@ pub fn run() -> Result<(), String> {
     let payload = run_dir.join("E06-0000.json");
     let site = example.join("data/site.toml");
     let (payload, site) = (payload.display().to_string(), site.display().to_string());
-    let linted = pmhlink(&bin, &["lint", "--api", "E06", "--site", &site, "--municipality", "139998", "--today", DATE, "--max-listed", "3", &payload])?;
+    let linted = pmhlink(
+        &bin,
+        &[
+            "lint",
+            "--api",
+            "E06",
+            "--site",
+            &site,
+            "--municipality",
+            "139998",
+            "--today",
+            DATE,
+            "--max-listed",
+            "3",
+            &payload,
+        ],
+    )?;
     let edited = example.join("outbox/hand-edited.json");
     hand_edit(Path::new(&payload), &edited)?;
-    let edited_lint = pmhlink(&bin, &["lint", "--api", "E06", "--site", &site, "--today", DATE, "--max-listed", "5", &edited.display().to_string()])?;
+    let edited_lint = pmhlink(
+        &bin,
+        &[
+            "lint",
+            "--api",
+            "E06",
+            "--site",
+            &site,
+            "--today",
+            DATE,
+            "--max-listed",
+            "5",
+            &edited.display().to_string(),
+        ],
+    )?;
 
     println!(
         "\ncheck {checked}, run {ran} (3: sent, with the generator's defective records quarantined), \
          lint of the delivered file {linted}, lint of a hand-edited copy {edited_lint}."
     );
-    println!("Delivered files, manifest and reports are under {}.", example.display());
+    println!(
+        "Delivered files, manifest and reports are under {}.",
+        example.display()
+    );
     if (checked, ran, linted, edited_lint) == (0, 3, 0, 1) {
         Ok(())
     } else {
