@@ -23,6 +23,11 @@ fn is_kana(c: char) -> bool {
 /// U+585A, from CP932's IBM extensions), Å U+212B (JIS X 0208 0x81F0) → U+00C5, which CP932
 /// cannot encode. Replacing them changes how a name is written, so they are kept as they are.
 fn nfc_replaces_alone(c: char) -> bool {
+    // Latin, kana, CJK unified ideographs and the full-width forms hold no such character, and
+    // names are made of them: skip the normalisation lookup there.
+    if matches!(c, '\0'..='\u{02FF}' | '\u{3000}'..='\u{9FFF}' | '\u{FF00}'..='\u{FFEF}') {
+        return false;
+    }
     let mut buf = [0u8; 4];
     !c.is_ascii() && !unicode_normalization::is_nfc(c.encode_utf8(&mut buf))
 }
@@ -231,6 +236,15 @@ pub fn map_gaiji<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_path_agrees_with_the_lookup() {
+        for cp in (0..0x0300u32).chain(0x3000..0xA000).chain(0xFF00..0xFFF0) {
+            let Some(c) = char::from_u32(cp) else { continue };
+            let mut buf = [0u8; 4];
+            assert!(unicode_normalization::is_nfc(c.encode_utf8(&mut buf)), "U+{cp:04X}");
+        }
+    }
 
     #[test]
     fn widening_composes_dakuten() {

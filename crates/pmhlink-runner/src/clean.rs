@@ -60,7 +60,17 @@ pub fn trim(s: &str) -> &str {
     s.trim_matches(|c: char| c == '\u{3000}' || c.is_ascii_whitespace())
 }
 
+/// The new value of a step that returns `Cow::Borrowed` exactly when it changed nothing (the
+/// contract of `pmhlink_rules::clean`).
+fn changed(result: Cow<'_, str>) -> Option<String> {
+    match result {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(s) => Some(s),
+    }
+}
+
 /// Applies `steps` in order; an error is the finding code that quarantines the record.
+/// Runs for every mapped cell of every row: a value is copied only when a step changes it.
 pub fn apply(
     value: &str,
     steps: &[Step],
@@ -70,33 +80,41 @@ pub fn apply(
     let mut current: Cow<'_, str> = Cow::Borrowed(value);
     let mut warning = None;
     for &step in steps {
-        let next: Cow<'_, str> = match step {
-            Step::Trim => Cow::Borrowed(trim(&current)),
-            Step::WidenKana => widen_halfwidth_kana(&current),
-            Step::KanaSeparator => Cow::Owned(normalise_kana_separator(&current)),
-            Step::Identifier => clean_identifier(&current),
-            Step::FoldDigits => fold_fullwidth_digits(&current),
-            Step::HouseNumberDashes => fold_house_number_dashes(&current),
-            Step::EraDate if trim(&current).is_empty() => Cow::Borrowed(""),
+        let new = match step {
+            Step::Trim => {
+                let trimmed = trim(&current);
+                if trimmed.len() == current.len() {
+                    None
+                } else if let Cow::Borrowed(s) = current {
+                    // A slice of the source cell: no copy.
+                    counts.add(step);
+                    current = Cow::Borrowed(trim(s));
+                    continue;
+                } else {
+                    Some(trimmed.to_owned())
+                }
+            }
+            Step::WidenKana => changed(widen_halfwidth_kana(&current)),
+            Step::KanaSeparator => Some(normalise_kana_separator(&current)).filter(|s| *s != *current),
+            Step::Identifier => changed(clean_identifier(&current)),
+            Step::FoldDigits => changed(fold_fullwidth_digits(&current)),
+            Step::HouseNumberDashes => changed(fold_house_number_dashes(&current)),
+            Step::EraDate if trim(&current).is_empty() => (!current.is_empty()).then(String::new),
             Step::EraDate => {
-                let parsed =
-                    parse_date(trim(&current), ctx.era, ctx.date_mode).map_err(|e| e.code())?;
+                let parsed = parse_date(trim(&current), ctx.era, ctx.date_mode).map_err(|e| e.code())?;
                 if parsed.era_overflow {
                     warning = Some(Code::EraOverflow);
                 }
-                Cow::Owned(parsed.date.to_string())
+                Some(parsed.date.to_string()).filter(|iso| *iso != *current)
             }
-            Step::Gaiji => map_gaiji(&current, ctx.gaiji).map_err(|_| Code::GaijiUnmapped)?,
+            Step::Gaiji => changed(map_gaiji(&current, ctx.gaiji).map_err(|_| Code::GaijiUnmapped)?),
         };
-        if *next != *current {
+        if let Some(new) = new {
             counts.add(step);
-            current = Cow::Owned(next.into_owned());
+            current = Cow::Owned(new);
         }
     }
-    Ok(Cleaned {
-        value: current.into_owned(),
-        warning,
-    })
+    Ok(Cleaned { value: current.into_owned(), warning })
 }
 
 #[cfg(test)]
