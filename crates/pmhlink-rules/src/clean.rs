@@ -240,9 +240,14 @@ mod tests {
     #[test]
     fn the_fast_path_agrees_with_the_lookup() {
         for cp in (0..0x0300u32).chain(0x3000..0xA000).chain(0xFF00..0xFFF0) {
-            let Some(c) = char::from_u32(cp) else { continue };
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
             let mut buf = [0u8; 4];
-            assert!(unicode_normalization::is_nfc(c.encode_utf8(&mut buf)), "U+{cp:04X}");
+            assert!(
+                unicode_normalization::is_nfc(c.encode_utf8(&mut buf)),
+                "U+{cp:04X}"
+            );
         }
     }
 

@@ -95,26 +95,34 @@ pub fn apply(
                 }
             }
             Step::WidenKana => changed(widen_halfwidth_kana(&current)),
-            Step::KanaSeparator => Some(normalise_kana_separator(&current)).filter(|s| *s != *current),
+            Step::KanaSeparator => {
+                Some(normalise_kana_separator(&current)).filter(|s| *s != *current)
+            }
             Step::Identifier => changed(clean_identifier(&current)),
             Step::FoldDigits => changed(fold_fullwidth_digits(&current)),
             Step::HouseNumberDashes => changed(fold_house_number_dashes(&current)),
             Step::EraDate if trim(&current).is_empty() => (!current.is_empty()).then(String::new),
             Step::EraDate => {
-                let parsed = parse_date(trim(&current), ctx.era, ctx.date_mode).map_err(|e| e.code())?;
+                let parsed =
+                    parse_date(trim(&current), ctx.era, ctx.date_mode).map_err(|e| e.code())?;
                 if parsed.era_overflow {
                     warning = Some(Code::EraOverflow);
                 }
                 Some(parsed.date.to_string()).filter(|iso| *iso != *current)
             }
-            Step::Gaiji => changed(map_gaiji(&current, ctx.gaiji).map_err(|_| Code::GaijiUnmapped)?),
+            Step::Gaiji => {
+                changed(map_gaiji(&current, ctx.gaiji).map_err(|_| Code::GaijiUnmapped)?)
+            }
         };
         if let Some(new) = new {
             counts.add(step);
             current = Cow::Owned(new);
         }
     }
-    Ok(Cleaned { value: current.into_owned(), warning })
+    Ok(Cleaned {
+        value: current.into_owned(),
+        warning,
+    })
 }
 
 #[cfg(test)]

@@ -210,7 +210,7 @@ pub fn run(
     let mut opened = open(pipeline, host, opts.mode == Mode::Run)?;
     let plan = compile(pipeline, &opened.columns)?;
 
-    let batch_rows = 4096;
+    let batch_rows = 16384;
     let mut out = RunOutput::default();
     let mut joins = Vec::new();
     let mut sources = opened.sources.drain(..);

@@ -232,29 +232,34 @@ fn check_rows(
     Ok(half)
 }
 
+/// The second core's share of mapping: a thread that lives for the whole run (spawning one per
+/// chunk cost more than it saved, through fresh allocator caches each time).
+struct Worker {
+    work: std::sync::mpsc::SyncSender<(std::sync::Arc<Table>, std::ops::Range<usize>)>,
+    done: std::sync::mpsc::Receiver<Result<(Half, Normalisations), RunError>>,
+}
+
 /// Maps, checks and encodes a chunk on both cores: rows are independent, and file order is
 /// kept by handling the halves in turn.
 fn check_chunk(
     setup: &RunSetup<'_>,
-    chunk: &Table,
+    chunk: &std::sync::Arc<Table>,
     joins: &[JoinIndex],
     counts: &mut Normalisations,
+    worker: &Worker,
 ) -> Result<Vec<Half>, RunError> {
     let n = chunk.len();
-    if n < 256 {
+    let mid = n / 2;
+    if n < 256 || worker.work.send((chunk.clone(), mid..n)).is_err() {
         return Ok(vec![check_rows(setup, chunk, 0..n, joins, counts)?]);
     }
-    let mid = n / 2;
-    std::thread::scope(|s| {
-        let second = s.spawn(|| {
-            let mut c = Normalisations::default();
-            check_rows(setup, chunk, mid..n, joins, &mut c).map(|h| (h, c))
-        });
-        let first = check_rows(setup, chunk, 0..mid, joins, counts);
-        let (rest, c) = second.join().expect("a mapping thread does not panic")?;
-        counts.merge(&c);
-        Ok(vec![first?, rest])
-    })
+    let first = check_rows(setup, chunk, 0..mid, joins, counts);
+    let (rest, c) = worker
+        .done
+        .recv()
+        .map_err(|_| RunError::Payload("the mapping thread stopped".into()))??;
+    counts.merge(&c);
+    Ok(vec![first?, rest])
 }
 
 /// Records in wire form on their way to the delivery thread.
@@ -339,6 +344,19 @@ pub fn execute(
     let batch_rows = setup.batch_rows;
     let (read, written) = std::thread::scope(|s| {
         let delivery = s.spawn(move || deliver_all(setup, rx, sinks));
+        let (work, work_rx) =
+            std::sync::mpsc::sync_channel::<(std::sync::Arc<Table>, std::ops::Range<usize>)>(1);
+        let (done_tx, done) = std::sync::mpsc::sync_channel(1);
+        s.spawn(move || {
+            for (chunk, rows) in work_rx {
+                let mut counts = Normalisations::default();
+                let half = check_rows(setup, &chunk, rows, joins, &mut counts).map(|h| (h, counts));
+                if done_tx.send(half).is_err() {
+                    return;
+                }
+            }
+        });
+        let worker = Worker { work, done };
         // Reading ahead: the next batch is decoded while this one is mapped.
         s.spawn(move || {
             loop {
@@ -350,15 +368,13 @@ pub fn execute(
                 }
             }
         });
-        let read = read_all(
-            setup,
-            &source_name,
+        let lanes = Lanes {
             chunks,
-            joins,
-            out,
-            &mut primary_stats,
-            &tx,
-        );
+            worker: &worker,
+            delivery: &tx,
+        };
+        let read = read_all(setup, &source_name, lanes, joins, out, &mut primary_stats);
+        drop(worker);
         drop(tx);
         let written = delivery
             .join()
@@ -371,22 +387,35 @@ pub fn execute(
     Ok(())
 }
 
+/// How the mapping strand talks to the others: batches in from the reader, the second core's
+/// share of each chunk, records out to delivery.
+struct Lanes<'w> {
+    chunks: std::sync::mpsc::Receiver<Result<(Table, bool), RunError>>,
+    worker: &'w Worker,
+    delivery: &'w std::sync::mpsc::SyncSender<Encoded>,
+}
+
 fn read_all(
     setup: &RunSetup<'_>,
     source_name: &str,
-    chunks: std::sync::mpsc::Receiver<Result<(Table, bool), RunError>>,
+    lanes: Lanes<'_>,
     joins: &[JoinIndex],
     out: &mut RunOutput,
     stats: &mut SourceStats,
-    tx: &std::sync::mpsc::SyncSender<Encoded>,
 ) -> Result<(), RunError> {
+    let Lanes {
+        chunks,
+        worker,
+        delivery: tx,
+    } = lanes;
     let mut seen = HashSet::new();
     loop {
         let Ok(read) = chunks.recv() else {
             return Ok(());
         };
         let (chunk, more) = read?;
-        let halves = check_chunk(setup, &chunk, joins, &mut out.normalisations)?;
+        let chunk = std::sync::Arc::new(chunk);
+        let halves = check_chunk(setup, &chunk, joins, &mut out.normalisations, worker)?;
         let mut send = Encoded {
             halves: Vec::with_capacity(halves.len()),
             records: Vec::with_capacity(chunk.len()),
