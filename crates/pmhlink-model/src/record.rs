@@ -130,6 +130,20 @@ impl Record {
         }
     }
 
+    /// A 64-bit digest of what must be unique within one upload: the certificate identity and
+    /// its history row (in full sync, its validity start). Duplicates are found without keeping
+    /// any personal value in memory.
+    pub fn identity_digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.certificate_id().hash(&mut h);
+        match &self.history {
+            Some(row) => row.key.hash(&mut h),
+            None => self.receipt.valid_from.hash(&mut h),
+        }
+        h.finish()
+    }
+
     /// The value of a text field, `None` when an optional field is absent.
     ///
     /// Required text fields are plain `String`s and are returned even when empty; callers that

@@ -38,6 +38,8 @@ mod config;
 pub mod conformance;
 mod error;
 mod export;
+#[cfg(any(test, feature = "conformance"))]
+pub mod harness;
 mod plugin;
 
 pub use pmhlink_plugin_api as api;

@@ -46,7 +46,7 @@ mod source;
 pub use discover::{DirOrigin, PLUGIN_PATH_ENV, PluginDir, PluginDirs, is_candidate_name};
 pub use error::{FailureKind, HostError, LoadProblem, PluginFailure, Verb};
 pub use host::{Host, PluginKind};
-pub use load::PluginInfo;
+pub use load::{PluginInfo, load_module};
 pub use sink::{HostSink, Outcome, OutcomeState, PayloadOut, Receipt};
 pub use source::HostSource;
 

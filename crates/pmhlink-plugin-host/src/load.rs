@@ -31,6 +31,12 @@ pub(crate) struct Loaded {
     pub module: PluginModRef,
 }
 
+/// The root module of the plugin at `path`, loaded and checked exactly as the host loads
+/// plugins (level first, then layout). For tests that drive a plugin across the ABI.
+pub fn load_module(path: &Path) -> Result<PluginModRef, LoadProblem> {
+    load(path).map(|loaded| loaded.module)
+}
+
 /// Loads the plugin at `path`. The library is never unloaded, whatever the outcome: plugins
 /// register thread-local destructors and hand out vtables whose code lives in the library,
 /// and abi_stable leaks its handle too.

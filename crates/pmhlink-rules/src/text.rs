@@ -72,6 +72,40 @@ pub fn outside_jis_x0208(s: &str) -> impl Iterator<Item = char> + '_ {
     })
 }
 
+/// The text encodings vendor exports come in, decoded strictly: a malformed byte is an error
+/// at its offset, never U+FFFD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceEncoding {
+    Utf8,
+    Cp932,
+}
+
+impl SourceEncoding {
+    /// For messages: `malformed CP932 byte`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceEncoding::Utf8 => "UTF-8",
+            SourceEncoding::Cp932 => "CP932",
+        }
+    }
+
+    /// The text of `bytes`, or the offset of the first malformed byte.
+    pub fn decode(self, bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, usize> {
+        use std::borrow::Cow;
+        match self {
+            SourceEncoding::Utf8 => std::str::from_utf8(bytes)
+                .map(Cow::Borrowed)
+                .map_err(|e| e.valid_up_to()),
+            // Most cells (numbers, codes, dates) are ASCII, which CP932 maps to itself: borrow
+            // them instead of allocating a decoded copy.
+            SourceEncoding::Cp932 if bytes.is_ascii() => Ok(Cow::Borrowed(
+                std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())?,
+            )),
+            SourceEncoding::Cp932 => decode_cp932(bytes).map(Cow::Owned).map_err(|e| e.offset),
+        }
+    }
+}
+
 /// Bytes that do not decode. Carries the offset of the first malformed byte, never content, so
 /// it can go into a report as it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

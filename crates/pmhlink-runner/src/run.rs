@@ -3,7 +3,6 @@
 //! and (unless planning) deliver them, then commit or roll back every sink.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 
 use pmhlink_model::{FieldId, Record};
 use pmhlink_profile::Layout;
@@ -144,17 +143,6 @@ pub fn load_join(
     ))
 }
 
-/// A certificate + history row as a 64-bit hash: duplicates are found without keeping values.
-fn identity_hash(r: &Record) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    r.certificate_id().hash(&mut h);
-    match &r.history {
-        Some(row) => row.key.hash(&mut h),
-        None => r.receipt.valid_from.hash(&mut h),
-    }
-    h.finish()
-}
-
 /// Drops the shape findings on fields whose mapping already failed: one mistake, one finding.
 fn merge(mapping: &mut Vec<Finding>, checks: Vec<Finding>) {
     let failed: Vec<FieldRef> = mapping
@@ -217,7 +205,7 @@ fn check_rows(
         }
         let record = mapped.record.as_ref();
         half.rows.push(Checked {
-            identity: record.map(identity_hash),
+            identity: record.map(Record::identity_digest),
             history_key: record
                 .and_then(|r| r.text(FieldId::HistoryKey))
                 .filter(|k| !k.is_empty())

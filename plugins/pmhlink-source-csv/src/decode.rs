@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use pmhlink_rules::text::decode_cp932;
+use pmhlink_rules::text::SourceEncoding;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -15,27 +15,21 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    fn codec(self) -> SourceEncoding {
+        match self {
+            Encoding::Utf8 => SourceEncoding::Utf8,
+            Encoding::Cp932 => SourceEncoding::Cp932,
+        }
+    }
+
     /// For messages: `malformed CP932 byte`.
     pub fn name(self) -> &'static str {
-        match self {
-            Encoding::Utf8 => "UTF-8",
-            Encoding::Cp932 => "CP932",
-        }
+        self.codec().name()
     }
 
     /// The text of `bytes`, or the offset of the first malformed byte.
     pub fn decode(self, bytes: &[u8]) -> Result<Cow<'_, str>, usize> {
-        match self {
-            Encoding::Utf8 => std::str::from_utf8(bytes)
-                .map(Cow::Borrowed)
-                .map_err(|e| e.valid_up_to()),
-            // Most cells (numbers, codes, dates) are ASCII, which CP932 maps to itself: borrow
-            // them instead of allocating a decoded copy.
-            Encoding::Cp932 if bytes.is_ascii() => Ok(Cow::Borrowed(
-                std::str::from_utf8(bytes).map_err(|e| e.valid_up_to())?,
-            )),
-            Encoding::Cp932 => decode_cp932(bytes).map(Cow::Owned).map_err(|e| e.offset),
-        }
+        self.codec().decode(bytes)
     }
 }
 

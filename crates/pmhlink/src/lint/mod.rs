@@ -5,12 +5,10 @@ mod report;
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use pmhlink_model::Record;
 use pmhlink_profile::check::check_record;
 use pmhlink_profile::read::{Decoded, PayloadError, read_payload};
 use pmhlink_profile::{ApiId, Layout, Profile};
@@ -133,18 +131,6 @@ fn load_site(path: &Path) -> Result<SiteTables, String> {
     toml::from_str(&text).map_err(|e| format!("not a valid site file: {e}"))
 }
 
-/// A certificate identity + history row as a 64-bit hash: enough to catch duplicates in one
-/// file without keeping any personal value in memory.
-fn duplicate_key(r: &Record) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    r.certificate_id().hash(&mut h);
-    match &r.history {
-        Some(row) => row.key.hash(&mut h),
-        None => r.receipt.valid_from.hash(&mut h),
-    }
-    h.finish()
-}
-
 /// Lints a whole payload, handing each finding to `sink`; returns the counts.
 pub fn lint_stream(
     layout: &Layout,
@@ -160,7 +146,7 @@ pub fn lint_stream(
         findings.extend(decoded.findings);
         if let Some(record) = &decoded.record {
             check_record(layout, record, ctx, &mut findings);
-            if !seen.insert(duplicate_key(record)) {
+            if !seen.insert(record.identity_digest()) {
                 findings.push(Finding::on(Code::DuplicateRecord, FieldRef::Record));
             }
         }
