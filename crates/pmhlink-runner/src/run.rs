@@ -167,6 +167,21 @@ struct Checked {
     unreadable: bool,
 }
 
+/// The history key straight from the primary row, for a row that never became a record (a join
+/// miss, an unknown programme), so that the quarantine list still names it.
+fn source_history_key(plan: &Plan, chunk: &Table, row: usize) -> Option<String> {
+    let field = plan
+        .fields
+        .iter()
+        .find(|f| f.field == FieldId::HistoryKey)?;
+    match field.value.source {
+        crate::plan::ValueSource::Column(c) if c.source == 0 => {
+            Some(crate::clean::trim(chunk.cell(row, c.column)).to_owned())
+        }
+        _ => None,
+    }
+}
+
 /// One half of a chunk: its rows and the wire form of the clean ones.
 struct Half {
     rows: Vec<Checked>,
@@ -208,8 +223,9 @@ fn check_rows(
             identity: record.map(Record::identity_digest),
             history_key: record
                 .and_then(|r| r.text(FieldId::HistoryKey))
-                .filter(|k| !k.is_empty())
-                .map(str::to_owned),
+                .map(str::to_owned)
+                .or_else(|| source_history_key(setup.plan, chunk, row))
+                .filter(|k| !k.is_empty()),
             my_number_masked: record.and_then(|r| mask_my_number(r.person.my_number.expose())),
             findings: mapped.findings,
             encoded,
