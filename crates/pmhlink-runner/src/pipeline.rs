@@ -352,8 +352,20 @@ pub fn run(
         .resolve(Path::new(&pipeline.report.dir))
         .join(&run_id);
     let suffix = if opts.mode == Mode::Plan { "-plan" } else { "" };
-    let report_json = dir.join(format!("report{suffix}.json"));
-    let quarantine_csv = dir.join(format!("quarantine{suffix}.csv"));
+    // A later attempt on the same day never replaces an earlier attempt's report: the first
+    // one says what was actually delivered.
+    let attempt = (1..)
+        .map(|n: u32| {
+            if n == 1 {
+                suffix.to_owned()
+            } else {
+                format!("{suffix}.{n}")
+            }
+        })
+        .find(|tag| !dir.join(format!("report{tag}.json")).exists())
+        .expect("an unused report name");
+    let report_json = dir.join(format!("report{attempt}.json"));
+    let quarantine_csv = dir.join(format!("quarantine{attempt}.csv"));
     write_atomic(
         &quarantine_csv,
         &quarantine::to_csv(&layout, &out.quarantined),
@@ -444,7 +456,7 @@ pub fn summary_line(r: &RunReport) -> String {
         .map(|c| c.count)
         .sum();
     format!(
-        "{} rows read, {} records sent, {} quarantined ({} errors, {} warnings), {} payload files",
+        "読込 {}行 / 送信 {}件 / 隔離 {}件 (エラー {}件, 警告 {}件) / 送信ファイル {}",
         r.records.rows,
         r.records.sent,
         r.records.quarantined,

@@ -38,6 +38,19 @@ pub struct BatchReport {
     pub receipt: Option<String>,
 }
 
+impl Outcome {
+    pub fn label_ja(self) -> &'static str {
+        match self {
+            Outcome::Sent => "すべて送信しました",
+            Outcome::SentWithQuarantine => {
+                "送信しました(一部のレコードを隔離しました。隔離一覧を確認してください)"
+            }
+            Outcome::Planned => "計画のみ(送信していません)",
+            Outcome::Aborted => "中止しました(この実行では何も送信していません)",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {

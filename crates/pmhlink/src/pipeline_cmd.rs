@@ -89,32 +89,32 @@ pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
             let r = &done.report;
             if !args.quiet || r.exit_code != exit::OK {
                 println!(
-                    "pmhlink {command}: {} ({}) {} 業務日 {} run {}",
+                    "pmhlink {command}: {} ({}) {} 業務日 {} 実行ID {}",
                     r.municipality_name, r.municipality_code, r.api, r.business_date, r.run_id
                 );
                 println!("  {}", pipeline::summary_line(r));
                 for s in &r.sources {
                     println!(
-                        "  source {} ({}): {} rows, {} unreadable",
+                        "  ソース {} ({}): {}行, 読めない行 {}",
                         s.name, s.plugin, s.rows, s.unreadable_rows
                     );
                 }
                 for (code, c) in &r.findings_by_code {
-                    println!(
-                        "  {:<8} {code}: {}",
-                        format!("{:?}", c.severity).to_lowercase(),
-                        c.count
-                    );
+                    println!("  {} {code}: {}件", c.severity.label_ja(), c.count);
                 }
                 for s in &r.sinks {
-                    println!("  sink {s}");
+                    println!("  送信先 {s}");
                 }
                 if let Some(e) = &r.error {
-                    println!("  stopped: {e}");
+                    println!("  中止の理由: {e}");
                 }
-                println!("  report: {}", done.report_json.display());
-                println!("  quarantine: {}", done.quarantine_csv.display());
-                println!("  outcome: {:?} (exit {})", r.outcome, r.exit_code);
+                println!("  レポート: {}", done.report_json.display());
+                println!("  隔離一覧: {}", done.quarantine_csv.display());
+                println!(
+                    "  結果: {} (終了コード {})",
+                    r.outcome.label_ja(),
+                    r.exit_code
+                );
             }
             ExitCode::from(r.exit_code)
         }

@@ -231,7 +231,11 @@ fn plan_and_check_deliver_nothing() {
         .arg(m.path("pipeline.toml"))
         .args(["--date", DATE]));
     assert_eq!(plan.status, 0, "{}{}", plan.stdout, plan.stderr);
-    assert!(plan.stdout.contains("records sent"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("送信") && plan.stdout.contains("計画のみ"),
+        "{}",
+        plan.stdout
+    );
     assert_eq!(m.outbox(), Vec::<String>::new(), "plan delivers nothing");
     assert_eq!(m.report("report-plan.json")["outcome"], "planned");
 }
@@ -389,6 +393,34 @@ fn a_panicking_plugin_aborts_the_run_and_sends_nothing() {
         out.stdout
     );
     assert_eq!(m.outbox(), Vec::<String>::new());
+}
+
+#[test]
+fn a_second_run_of_the_same_day_is_refused_and_keeps_the_first_report() {
+    let m = Municipality::new(30, 0.0);
+    assert_eq!(m.pmhlink("run").status, 0);
+    let again = m.pmhlink("run");
+    assert_eq!(
+        again.status, 4,
+        "the file sink refuses to replace a delivered run\n{}",
+        again.stdout
+    );
+    assert_eq!(
+        m.report("report.json")["outcome"],
+        "sent",
+        "the first attempt's report is kept"
+    );
+    assert_eq!(m.report("report.2.json")["outcome"], "aborted");
+    let delivered: Vec<String> = m
+        .outbox()
+        .into_iter()
+        .filter(|f| !f.contains('/'))
+        .collect();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "one run folder, nothing partial: {delivered:?}"
+    );
 }
 
 #[test]
