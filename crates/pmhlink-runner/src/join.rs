@@ -2,9 +2,32 @@
 //! trimming, because fixed-width exports pad them.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::clean::trim;
 use crate::table::Table;
+
+/// FxHash (rustc's): join keys are short vendor numbers from the municipality's own files, so
+/// SipHash's flooding resistance buys nothing here, and lookups run for every row of every join.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(SEED);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Index = HashMap<Box<str>, Hit, BuildHasherDefault<KeyHasher>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Hit {
@@ -23,7 +46,7 @@ pub enum Lookup {
 pub struct JoinIndex {
     pub name: String,
     pub table: Table,
-    index: HashMap<Box<str>, Hit>,
+    index: Index,
 }
 
 impl JoinIndex {
@@ -41,7 +64,7 @@ impl JoinIndex {
         key_column: usize,
         keep: impl Fn(&Table, usize) -> bool,
     ) -> JoinIndex {
-        let mut index: HashMap<Box<str>, Hit> = HashMap::with_capacity(table.len());
+        let mut index = Index::with_capacity_and_hasher(table.len(), Default::default());
         for row in 0..table.len() {
             if table.error(row).is_some() || !keep(&table, row) {
                 continue;

@@ -160,6 +160,8 @@ struct Checked {
     /// `None` when no record could be built from the row.
     identity: Option<u64>,
     history_key: Option<String>,
+    /// Only for rows that failed a check: most rows pass, and a duplicate (found later, in file
+    /// order) is named by its line and history key.
     my_number_masked: Option<String>,
     /// The record in wire form, within its half's buffer, when it passed every check.
     encoded: Option<std::ops::Range<usize>>,
@@ -226,7 +228,10 @@ fn check_rows(
                 .map(str::to_owned)
                 .or_else(|| source_history_key(setup.plan, chunk, row))
                 .filter(|k| !k.is_empty()),
-            my_number_masked: record.and_then(|r| mask_my_number(r.person.my_number.expose())),
+            // Only a quarantined row shows it; most rows pass.
+            my_number_masked: record
+                .filter(|_| encoded.is_none())
+                .and_then(|r| mask_my_number(r.person.my_number.expose())),
             findings: mapped.findings,
             encoded,
             line: chunk.line(row),
