@@ -171,7 +171,7 @@ impl LintInputs {
             self.scratch.push(b',');
         }
         self.first = false;
-        record_to_json(json_layout, r, &mut self.scratch).map_err(|e| e.to_string())?;
+        record_to_json(json_layout, r, &mut self.scratch);
         self.json
             .write_all(&self.scratch)
             .map_err(|e| e.to_string())?;

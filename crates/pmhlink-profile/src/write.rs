@@ -2,8 +2,6 @@
 //! profile's limits (records and bytes per call).
 
 use pmhlink_model::{FieldKind, Record};
-use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 
 use crate::api::Format;
 use crate::layout::{Layout, Node, Part};
@@ -40,12 +38,6 @@ pub enum WriteError {
     Encode { index: usize, message: String },
 }
 
-struct JsonObject<'a> {
-    layout: &'a Layout,
-    record: &'a Record,
-    members: &'a [(String, Node)],
-}
-
 fn present(layout: &Layout, record: &Record, node: &Node) -> bool {
     match node {
         Node::Field(i) => {
@@ -60,95 +52,97 @@ fn present(layout: &Layout, record: &Record, node: &Node) -> bool {
     }
 }
 
-struct JsonItems<'a> {
-    layout: &'a Layout,
-    field: usize,
-    record: &'a Record,
-}
-
-struct JsonItem<'a> {
-    shape: &'a crate::spec::ItemsSpec,
-    item: &'a pmhlink_model::DetailItem,
-}
-
-impl Serialize for JsonItem<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2))?;
-        map.serialize_entry(&self.shape.name_key, &self.item.name)?;
-        map.serialize_entry(&self.shape.value_key, self.item.value.expose())?;
-        map.end()
+/// A JSON string exactly as serde_json writes one: `"` `\\` and control characters escaped
+/// (`\b \f \n \r \t`, the rest as `\u00XX`), everything else, non-ASCII included, as is.
+fn json_str(s: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0C => b"\\f",
+            0x00..=0x1F => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        start = i + 1;
     }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
-impl Serialize for JsonItems<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let shape = self.layout.fields[self.field]
-            .items
-            .as_ref()
-            .expect("items field has a shape");
-        s.collect_seq(
-            self.record
-                .face
-                .details
-                .iter()
-                .map(|item| JsonItem { shape, item }),
-        )
-    }
-}
-
-impl Serialize for JsonObject<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        for (key, node) in self.members {
-            if !present(self.layout, self.record, node) {
-                continue;
-            }
-            match node {
-                Node::Object(children) => {
-                    let inner = JsonObject {
-                        layout: self.layout,
-                        record: self.record,
-                        members: children,
-                    };
-                    map.serialize_entry(key, &inner)?;
-                }
-                Node::Field(i) => {
-                    let id = self.layout.fields[*i].id;
-                    match id.kind() {
-                        FieldKind::Text => {
-                            map.serialize_entry(key, self.record.text(id).unwrap_or(""))?
+fn json_object(layout: &Layout, record: &Record, members: &[(String, Node)], out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut first = true;
+    for (key, node) in members {
+        if !present(layout, record, node) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        json_str(key, out);
+        out.push(b':');
+        match node {
+            Node::Object(children) => json_object(layout, record, children, out),
+            Node::Field(i) => {
+                let spec = &layout.fields[*i];
+                match spec.id.kind() {
+                    FieldKind::Text => json_str(record.text(spec.id).unwrap_or(""), out),
+                    FieldKind::Flag => {
+                        let b = record.flag(spec.id).unwrap_or(false);
+                        out.extend_from_slice(if b { b"true" } else { b"false" });
+                    }
+                    FieldKind::Items => {
+                        let shape = spec.items.as_ref().expect("items field has a shape");
+                        out.push(b'[');
+                        for (n, item) in record.face.details.iter().enumerate() {
+                            if n > 0 {
+                                out.push(b',');
+                            }
+                            out.push(b'{');
+                            json_str(&shape.name_key, out);
+                            out.push(b':');
+                            json_str(&item.name, out);
+                            out.push(b',');
+                            json_str(&shape.value_key, out);
+                            out.push(b':');
+                            json_str(item.value.expose(), out);
+                            out.push(b'}');
                         }
-                        FieldKind::Flag => {
-                            map.serialize_entry(key, &self.record.flag(id).unwrap_or(false))?
-                        }
-                        FieldKind::Items => {
-                            let items = JsonItems {
-                                layout: self.layout,
-                                field: *i,
-                                record: self.record,
-                            };
-                            map.serialize_entry(key, &items)?
-                        }
+                        out.push(b']');
                     }
                 }
             }
         }
-        map.end()
     }
+    out.push(b'}');
 }
 
-/// One record as the JSON object of the layout (optional fields that are absent are omitted).
-pub fn record_to_json(
-    layout: &Layout,
-    record: &Record,
-    out: &mut Vec<u8>,
-) -> Result<(), serde_json::Error> {
-    let obj = JsonObject {
-        layout,
-        record,
-        members: &layout.tree,
-    };
-    serde_json::to_writer(out, &obj)
+/// One record as the JSON object of the layout (optional fields that are absent are omitted),
+/// written directly: this runs for every record of every run.
+pub fn record_to_json(layout: &Layout, record: &Record, out: &mut Vec<u8>) {
+    json_object(layout, record, &layout.tree, out);
 }
 
 /// The CSV cells of one record, in column order.
@@ -216,10 +210,10 @@ pub fn encode_record(
     out: &mut Vec<u8>,
 ) -> Result<(), WriteError> {
     match layout.format() {
-        Format::Json => record_to_json(layout, record, out).map_err(|e| WriteError::Encode {
-            index,
-            message: e.to_string(),
-        }),
+        Format::Json => {
+            record_to_json(layout, record, out);
+            Ok(())
+        }
         Format::Csv => {
             let columns = layout.csv.detail_columns;
             let cells = record_to_csv_cells(layout, record).map_err(|items| {
@@ -372,4 +366,31 @@ pub fn write_batches<'r>(
     }
     out.extend(writer.finish());
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_str;
+
+    #[test]
+    fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
+        let all: String = (0u32..0x80)
+            .filter_map(char::from_u32)
+            .chain("愛知\u{3000}ｱ😀".chars())
+            .collect();
+        for s in [
+            all.as_str(),
+            "",
+            "plain",
+            "\"quoted\" \\ back",
+            "\u{7f}\u{1f}\n\r\t\u{8}\u{c}",
+        ] {
+            let mut out = Vec::new();
+            json_str(s, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
 }
