@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use pmhlink_profile::write::{Batch, PayloadWriter};
-use pmhlink_profile::{ApiId, Format, Layout};
+use pmhlink_profile::{ApiId, Layout};
 use pmhlink_synth::{PersonSink, SynthPerson, expected_rows};
 
 /// Writes `<dir>/<API>-<seq>.{json,csv}`, one file per registration call.
@@ -31,13 +31,7 @@ impl<'l> PayloadFiles<'l> {
     }
 
     fn save(&mut self, batch: Batch) -> io::Result<()> {
-        let ext = match self.layout.format() {
-            Format::Json => "json",
-            Format::Csv => "csv",
-        };
-        let path = self
-            .dir
-            .join(format!("{}-{:04}.{ext}", self.layout.api, batch.seq));
+        let path = self.dir.join(self.layout.payload_file_name(batch.seq));
         fs::write(&path, &batch.bytes)?;
         self.files.push(path);
         Ok(())

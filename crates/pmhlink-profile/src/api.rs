@@ -104,6 +104,16 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// The file extension and the `format` word of a payload (`json`, `csv`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {

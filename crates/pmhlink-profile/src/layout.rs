@@ -140,6 +140,11 @@ impl Layout {
         self.spec.format
     }
 
+    /// The name of the payload file for batch `seq` (0-based): `E06-0000.json`.
+    pub fn payload_file_name(&self, seq: usize) -> String {
+        format!("{}-{seq:04}.{}", self.api, self.format().extension())
+    }
+
     /// The wire name of a field for reports: its key path.
     pub fn key_of(&self, id: pmhlink_model::FieldId) -> Option<&str> {
         self.fields

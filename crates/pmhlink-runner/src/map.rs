@@ -37,10 +37,20 @@ impl Row<'_> {
     }
 }
 
+/// Text fields a record may leave absent (an `Option` in the model), worked out once: the
+/// answer is asked for every empty value of every row.
 fn is_optional_text(field: FieldId) -> bool {
-    field.kind() == FieldKind::Text
-        && field != FieldId::HistoryKey
-        && Record::default().text(field).is_none()
+    static OPTIONAL: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let optional = OPTIONAL.get_or_init(|| {
+        let blank = Record::default();
+        FieldId::ALL
+            .iter()
+            .map(|&f| {
+                f.kind() == FieldKind::Text && f != FieldId::HistoryKey && blank.text(f).is_none()
+            })
+            .collect()
+    });
+    optional[field.index()]
 }
 
 fn program_value(p: &Program, attr: ProgramAttr) -> &str {

@@ -93,8 +93,6 @@ pub struct RunOutput {
     pub normalisations: Normalisations,
     pub batches: Vec<BatchReport>,
     pub quarantined: Vec<Quarantined>,
-    pub sink_summaries: Vec<String>,
-    pub error: Option<RunError>,
 }
 
 fn stats_of(source: &dyn SourceHandle, table: &Table) -> SourceStats {
@@ -285,10 +283,7 @@ fn deliver_all(
     chunks: std::sync::mpsc::Receiver<Encoded>,
     sinks: &mut [&mut (dyn SinkHandle + Send)],
 ) -> Result<Vec<BatchReport>, RunError> {
-    let format = match setup.layout.format() {
-        pmhlink_profile::Format::Json => "json",
-        pmhlink_profile::Format::Csv => "csv",
-    };
+    let format = setup.layout.format().extension();
     let mut reports = Vec::new();
     let mut deliver = |batch: Batch| -> Result<(), RunError> {
         let meta = PayloadMeta {
@@ -298,7 +293,7 @@ fn deliver_all(
             format,
             seq: batch.seq,
             records: batch.records,
-            file_name: format!("{}-{:04}.{format}", setup.layout.api, batch.seq),
+            file_name: setup.layout.payload_file_name(batch.seq),
         };
         let mut receipts = Vec::new();
         if setup.mode == Mode::Run {

@@ -88,12 +88,6 @@ impl Table {
             .ok()
             .map(|i| self.errors[i].1.as_str())
     }
-
-    pub fn heap_bytes(&self) -> usize {
-        self.text.capacity()
-            + (self.cell_ends.capacity() + self.row_ends.capacity()) * 8
-            + self.lines.capacity() * 8
-    }
 }
 
 #[cfg(test)]
