@@ -107,8 +107,8 @@ field_mappings! {
     valid_from => ValidFrom,
     /// 有効終了日, `YYYY-MM-DD`.
     valid_to => ValidTo,
-    /// 履歴キー: identifies one history row of a certificate (required when `profile.sync =
-    /// "diff"`).
+    /// 履歴キー: identifies one history row of a certificate. When not mapped, pmhlink derives
+    /// one from the certificate's identity (without the My Number) and `valid_from`.
     history_key => HistoryKey,
     /// 削除フラグ of a history row.
     is_deleted => IsDeleted,

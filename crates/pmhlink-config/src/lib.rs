@@ -33,7 +33,7 @@ pub use mapping::{
     CleanStep, CodeMap, ColumnRef, Mapping, ProgramField, Template, TemplatePart, ValueSource,
 };
 pub use model::{
-    Join, LocalRecipient, Municipality, Pipeline, Plugins, ProfileSettings, Program,
+    Guard, Join, Ledger, LocalRecipient, Municipality, Pipeline, Plugins, ProfileSettings, Program,
     ProgramSelector, Report, Rules, Sink, Source,
 };
 pub use schema_doc::{json_schema, reference_markdown};

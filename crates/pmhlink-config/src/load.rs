@@ -190,9 +190,22 @@ fn in_file_words(expected: &str) -> String {
         "a table".into()
     } else if expected == "a sequence" {
         "an array".into()
+    } else if expected == "f64" || expected == "f32" {
+        "a number".into()
     } else {
         expected.into()
     }
+}
+
+/// What to say about an unknown key that is a known mistake rather than a slip, in place of
+/// "did you mean".
+fn known_mistake(parent: &KeyPath, key: &str) -> Option<&'static str> {
+    let ledger = KeyPath::root().key("ledger");
+    (*parent == ledger && key == "key").then_some(
+        "; the ledger's key is never written in the pipeline file: put it in the key file \
+         (`ledger.key_file`) or in the environment variable named by `ledger.key_env` \
+         (`PMHLINK_LEDGER_KEY` by default)",
+    )
 }
 
 fn from_figment(e: figment::Error, file: &str, schema: &serde_json::Value) -> Problem {
@@ -209,8 +222,12 @@ fn from_figment(e: figment::Error, file: &str, schema: &serde_json::Value) -> Pr
     let message = match &e.kind {
         Kind::UnknownField(key, expected) => {
             let parent = path.parent();
-            let hint = did_you_mean(key, expected.iter().copied())
-                .map(|c| format!("; did you mean `{c}`?"))
+            let hint = known_mistake(&parent, key)
+                .map(str::to_owned)
+                .or_else(|| {
+                    did_you_mean(key, expected.iter().copied())
+                        .map(|c| format!("; did you mean `{c}`?"))
+                })
                 .unwrap_or_default();
             let place = if parent.is_root() {
                 "at top level".to_owned()

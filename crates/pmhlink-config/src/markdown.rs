@@ -42,7 +42,7 @@ struct Renderer<'a> {
 const INLINE_ENUM_MAX: usize = 4;
 
 /// The file's natural order; a key missing here (a new section) goes after, alphabetically.
-const SECTION_ORDER: [&str; 11] = [
+const SECTION_ORDER: [&str; 13] = [
     "municipality",
     "profile",
     "rules",
@@ -54,6 +54,8 @@ const SECTION_ORDER: [&str; 11] = [
     "mapping",
     "sinks",
     "report",
+    "ledger",
+    "guard",
 ];
 
 fn one_line(s: &str) -> String {
@@ -409,7 +411,9 @@ impl<'a> Renderer<'a> {
             if key == "mapping" {
                 let _ = writeln!(
                     out,
-                    "Required: {}; and `history_key` when `profile.sync` is `\"diff\"`.\n",
+                    "Required: {}. `history_key` is optional: when it is not mapped, pmhlink \
+                     derives one from the certificate's identity (without the My Number) and \
+                     `valid_from`.\n",
                     REQUIRED_FIELDS
                         .iter()
                         .map(|f| format!("`{}`", f.name()))

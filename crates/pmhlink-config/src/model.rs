@@ -51,6 +51,12 @@ pub struct Pipeline {
     /// Where run reports are written.
     #[serde(default)]
     pub report: Report,
+    /// The pipeline's ledger and the key that encrypts it.
+    #[serde(default)]
+    pub ledger: Ledger,
+    /// Safety limits checked before anything is sent.
+    #[serde(default)]
+    pub guard: Guard,
 
     /// The pipeline file's directory: relative paths in the file are relative to it.
     #[serde(skip)]
@@ -327,6 +333,74 @@ impl Default for Report {
     }
 }
 
+/// The ledger: pmhlink's record of this pipeline's link with PMH.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ledger {
+    /// The ledger file: what PMH holds, the submissions in flight, the runs journal and the
+    /// quarantine. One file per pipeline, never shared between pipelines; a relative path is
+    /// taken from the pipeline file's folder.
+    #[serde(default = "default_ledger_path")]
+    pub path: PathBuf,
+    /// The file holding the key that encrypts the ledger's content at rest: 64 hexadecimal
+    /// characters. pmhlink creates it (mode 0600) on the first run when neither it nor the
+    /// ledger exists. Back it up apart from the ledger, never in the ledger's backups: a
+    /// backup with its key is not protected, and without the key the ledger cannot be read.
+    /// `null` (YAML) = no key file: the key must come from `key_env`.
+    #[serde(default = "default_ledger_key_file")]
+    pub key_file: Option<PathBuf>,
+    /// An environment variable that, when set, holds the key instead of `key_file` (it takes
+    /// precedence). The key itself is never written in the pipeline file.
+    #[serde(default = "default_ledger_key_env")]
+    pub key_env: String,
+}
+
+fn default_ledger_path() -> PathBuf {
+    PathBuf::from("state/ledger.sqlite")
+}
+
+fn default_ledger_key_file() -> Option<PathBuf> {
+    Some(PathBuf::from("state/ledger.key"))
+}
+
+fn default_ledger_key_env() -> String {
+    "PMHLINK_LEDGER_KEY".to_owned()
+}
+
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger {
+            path: default_ledger_path(),
+            key_file: default_ledger_key_file(),
+            key_env: default_ledger_key_env(),
+        }
+    }
+}
+
+/// Safety limits: a run that would break one stops before sending anything.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    /// The mass-change guard: the largest share (0.0–1.0) of the rows PMH holds that one run
+    /// may delete (or, in full sync, drop by leaving them out). A run that would remove more
+    /// stops before sending anything, unless confirmed with `--confirm-deletions N`, N being
+    /// the number of rows the stopped run reported.
+    #[serde(default = "default_max_deletion_share")]
+    pub max_deletion_share: f64,
+}
+
+fn default_max_deletion_share() -> f64 {
+    0.05
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Guard {
+            max_deletion_share: default_max_deletion_share(),
+        }
+    }
+}
+
 impl Pipeline {
     /// The pipeline file's directory; relative paths in the file are relative to it.
     pub fn base_dir(&self) -> &Path {
@@ -345,6 +419,18 @@ impl Pipeline {
             .find(|(_, s)| s.primary)
             .map(|(name, _)| name.as_str())
             .expect("a validated pipeline has a primary source")
+    }
+
+    /// The ledger file as the runner should open it ([`Ledger::path`] resolved against
+    /// [`Self::base_dir`]).
+    pub fn ledger_path(&self) -> PathBuf {
+        self.resolve(&self.ledger.path)
+    }
+
+    /// The ledger's key file as the runner should open it, if the pipeline has one
+    /// ([`Ledger::key_file`] resolved against [`Self::base_dir`]).
+    pub fn ledger_key_file(&self) -> Option<PathBuf> {
+        self.ledger.key_file.as_deref().map(|p| self.resolve(p))
     }
 
     /// The registration API this pipeline sends through.

@@ -25,19 +25,11 @@ pub(crate) fn schema() -> &'static Value {
     })
 }
 
-/// Required PMH fields are a rule of the mapping as a whole (and `history_key` depends on
-/// `profile.sync`), so serde cannot say it; the schema can, for editors that validate.
+/// Required PMH fields are a rule of the mapping as a whole, so serde cannot say it; the
+/// schema can, for editors that validate.
 fn add_required_fields(schema: &mut Value) {
     let required: Vec<&str> = REQUIRED_FIELDS.iter().map(|f| f.name()).collect();
     schema["$defs"]["FieldMappings"]["required"] = json!(required);
-    schema["if"] = json!({
-        "properties": { "profile": { "properties": { "sync": { "const": "full" } },
-                                     "required": ["sync"] } },
-        "required": ["profile"]
-    });
-    schema["else"] = json!({
-        "properties": { "mapping": { "required": ["history_key"] } }
-    });
 }
 
 const INTRO: &str = "\
@@ -75,8 +67,9 @@ A pipeline file describes one municipality's daily link: which vendor exports to
   join's `left` names the primary source or one joined before it; references name declared
   sources and mapped fields; programme codes unique; `type_id` is 1–50 ASCII letters and
   digits; `municipality.code` is six digits; `program.column` is a column of the primary
-  source; every required PMH field is mapped. Columns themselves are checked against what
-  the source plugins discover, when the pipeline runs.
+  source; every required PMH field is mapped; `guard.max_deletion_share` is between 0.0 and
+  1.0. Columns themselves are checked against what the source plugins discover, when the
+  pipeline runs.
 
 Types: *table* is a TOML table / YAML mapping; *array of tables* is `[[…]]` / a YAML list.
 \"required\" means the key has no default.

@@ -14,7 +14,9 @@ use crate::error::{KeyPath, list};
 use crate::mapping::{ColumnRef, Mapping, ValueSource};
 use crate::model::Pipeline;
 
-/// PMH fields every pipeline must map (history_key too when `sync = "diff"`).
+/// PMH fields every pipeline must map. `history_key` is not among them: when a pipeline does
+/// not map it, pmhlink derives one from the certificate's identity (without the My Number)
+/// and `valid_from`.
 pub const REQUIRED_FIELDS: [FieldId; 13] = [
     FieldId::TypeId,
     FieldId::MyNumber,
@@ -31,12 +33,11 @@ pub const REQUIRED_FIELDS: [FieldId; 13] = [
     FieldId::CertificationDetail,
 ];
 
-/// The fields `p` must map.
+/// The fields a pipeline syncing with `sync` must map, in `FieldId` order: [`REQUIRED_FIELDS`]
+/// whatever the mode (`history_key` is derived when not mapped).
 pub fn required_fields(sync: SyncMode) -> Vec<FieldId> {
+    let _ = sync;
     let mut fields = REQUIRED_FIELDS.to_vec();
-    if sync.has_history() {
-        fields.push(FieldId::HistoryKey);
-    }
     fields.sort();
     fields
 }
@@ -105,6 +106,7 @@ pub(crate) fn validate(p: &Pipeline) -> Problems {
         ));
     }
     mapping(p, &reach, &mut out);
+    guard(p, &mut out);
     out
 }
 
@@ -166,6 +168,16 @@ fn rules(p: &Pipeline, out: &mut Problems) {
             let k = at.key("gaiji").key(from.clone());
             out.push((k.clone(), format!("`{k}`: a 外字 key is one character")));
         }
+    }
+}
+
+fn guard(p: &Pipeline, out: &mut Problems) {
+    if !(0.0..=1.0).contains(&p.guard.max_deletion_share) {
+        let k = root().key("guard").key("max_deletion_share");
+        out.push((
+            k.clone(),
+            format!("`{k}`: a share is between 0.0 and 1.0 (0.05 = 5 % of the rows PMH holds)"),
+        ));
     }
 }
 
@@ -459,15 +471,10 @@ fn mapping(p: &Pipeline, reach: &Reach, out: &mut Problems) {
         .map(FieldId::name)
         .collect();
     if !missing.is_empty() {
-        let note = if missing.contains(&FieldId::HistoryKey.name()) {
-            " (`history_key` because `profile.sync` is `diff`)"
-        } else {
-            ""
-        };
         out.push((
             at,
             format!(
-                "`mapping`: required PMH fields are not mapped: {}{note}",
+                "`mapping`: required PMH fields are not mapped: {}",
                 list(missing)
             ),
         ));
@@ -535,8 +542,13 @@ mod tests {
     }
 
     #[test]
-    fn history_key_is_required_for_diff_only() {
-        assert!(required_fields(SyncMode::Diff).contains(&FieldId::HistoryKey));
-        assert!(!required_fields(SyncMode::Full).contains(&FieldId::HistoryKey));
+    fn history_key_is_never_required() {
+        for sync in [SyncMode::Full, SyncMode::Diff, SyncMode::Reset] {
+            assert!(
+                !required_fields(sync).contains(&FieldId::HistoryKey),
+                "{sync:?}"
+            );
+            assert_eq!(required_fields(sync).len(), REQUIRED_FIELDS.len());
+        }
     }
 }

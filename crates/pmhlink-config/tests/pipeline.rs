@@ -43,6 +43,13 @@ fn a_good_pipeline_loads_with_its_defaults() {
     assert_eq!(p.rules.date_mode, DateMode::Lenient);
     assert_eq!(p.rules.local_recipient, LocalRecipient::Warning);
     assert_eq!(p.report.dir, Path::new("reports"));
+    assert_eq!(p.ledger.path, Path::new("state/ledger.sqlite"));
+    assert_eq!(
+        p.ledger.key_file.as_deref(),
+        Some(Path::new("state/ledger.key"))
+    );
+    assert_eq!(p.ledger.key_env, "PMHLINK_LEDGER_KEY");
+    assert_eq!(p.guard.max_deletion_share, 0.05);
     assert_eq!(p.primary_source(), "subsidy");
     assert!(p.programs[0].manages_sex);
     assert!(!p.programs[1].manages_sex);
@@ -150,6 +157,10 @@ fn environment_overrides_are_typed_by_the_schema() {
         .with("PMHLINK_MAPPING__IS_DELETED__CONSTANT", "0")
         .with("PMHLINK_SOURCES__SHIEN__PRIMARY", "false")
         .with("PMHLINK_RULES__DATE_MODE", "strict")
+        .with("PMHLINK_LEDGER__PATH", "/var/lib/pmhlink/139998.sqlite")
+        .with("PMHLINK_LEDGER__KEY_ENV", "SAKURANO_LEDGER_KEY")
+        // A number field: `1` is read as 1.0.
+        .with("PMHLINK_GUARD__MAX_DELETION_SHARE", "1")
         // Not overrides: no `__`, or not ours.
         .with("PMHLINK_LOG", "debug")
         .with("HOME", "/root");
@@ -161,17 +172,68 @@ fn environment_overrides_are_typed_by_the_schema() {
         p.mapping.get(FieldId::IsDeleted).unwrap().source,
         ValueSource::Constant("0".into())
     );
+    assert_eq!(
+        p.ledger_path(),
+        Path::new("/var/lib/pmhlink/139998.sqlite"),
+        "an absolute path stays as it is"
+    );
+    assert_eq!(p.ledger.key_env, "SAKURANO_LEDGER_KEY");
+    assert_eq!(p.guard.max_deletion_share, 1.0);
+    let env = Env::empty().with("PMHLINK_GUARD__MAX_DELETION_SHARE", "0.2");
+    assert_eq!(load(&env).guard.max_deletion_share, 0.2);
 }
 
 #[test]
-fn full_sync_does_not_need_a_history_key() {
+fn ledger_paths_are_relative_to_the_pipeline_file() {
+    let p = load(&Env::empty());
+    let dir = good("pipeline.toml").parent().unwrap().to_owned();
+    assert_eq!(p.ledger_path(), dir.join("state/ledger.sqlite"));
+    assert_eq!(p.ledger_key_file(), Some(dir.join("state/ledger.key")));
+
+    let text = good_text().replace(
+        "[rules]",
+        "[ledger]\npath = \"ledger/sakurano.sqlite\"\nkey_file = \"/etc/pmhlink/sakurano.key\"\n\n[rules]",
+    );
+    let p = Pipeline::from_str_with_env(&text, FileFormat::Toml, "/srv/p.toml", &Env::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.ledger_path(), Path::new("/srv/ledger/sakurano.sqlite"));
+    assert_eq!(
+        p.ledger_key_file().as_deref(),
+        Some(Path::new("/etc/pmhlink/sakurano.key"))
+    );
+    assert_eq!(
+        p.ledger.key_env, "PMHLINK_LEDGER_KEY",
+        "unset keys keep their defaults"
+    );
+
+    // Without a key file (YAML's null) the key can only come from `key_env`.
+    let yaml =
+        std::fs::read_to_string(good("pipeline.yaml")).unwrap() + "ledger:\n  key_file: null\n";
+    let p = Pipeline::from_str_with_env(&yaml, FileFormat::Yaml, "/srv/p.yaml", &Env::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.ledger_key_file(), None);
+    assert_eq!(p.ledger_path(), Path::new("/srv/state/ledger.sqlite"));
+}
+
+#[test]
+fn no_sync_mode_needs_a_history_key() {
+    // pmhlink derives one when the pipeline does not map it.
     let text = good_text().replace("history_key = {", "# history_key = {");
-    let err =
-        Pipeline::from_str_with_env(&text, FileFormat::Toml, "p.toml", &Env::empty()).unwrap_err();
-    assert!(err.to_string().contains("`history_key`"), "{err}");
+    for sync in ["diff", "full"] {
+        let env = Env::empty().with("PMHLINK_PROFILE__SYNC", sync);
+        let p = Pipeline::from_str_with_env(&text, FileFormat::Toml, "p.toml", &env)
+            .unwrap_or_else(|e| panic!("{sync}: {e}"));
+        assert!(p.mapping.get(FieldId::HistoryKey).is_none());
+    }
+    // Mapping one in a full-sync pipeline is allowed too.
     let env = Env::empty().with("PMHLINK_PROFILE__SYNC", "full");
-    let p = Pipeline::from_str_with_env(&text, FileFormat::Toml, "p.toml", &env).unwrap();
-    assert!(p.mapping.get(FieldId::HistoryKey).is_none());
+    let p = load(&env);
+    assert!(p.mapping.get(FieldId::HistoryKey).is_some());
+    let schema = pmhlink_config::json_schema();
+    assert!(
+        schema.get("else").is_none() && schema.get("if").is_none(),
+        "the schema has no rule on `history_key`"
+    );
 }
 
 const SECRET: &str = "s3cr3t-hunter2";
@@ -286,6 +348,23 @@ fn a_secret_never_appears_in_an_error() {
 }
 
 #[test]
+fn a_ledger_key_is_refused_and_never_shown() {
+    let key = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let text = good_text().replace("[rules]", &format!("[ledger]\nkey = \"{key}\"\n\n[rules]"));
+    let err =
+        Pipeline::from_str_with_env(&text, FileFormat::Toml, "p.toml", &Env::empty()).unwrap_err();
+    let env = Env::empty().with("PMHLINK_LEDGER__KEY", key);
+    let from_env = Pipeline::load_with_env(good("pipeline.toml"), &env).unwrap_err();
+    for err in [err, from_env] {
+        let paths: Vec<String> = err.problems().iter().map(|p| p.path.to_string()).collect();
+        assert_eq!(paths, ["ledger.key"]);
+        let message = format!("{err}\n{err:?}");
+        assert!(message.contains("`ledger.key_env`"), "{message}");
+        assert!(!message.contains(key), "{message}");
+    }
+}
+
+#[test]
 fn problems_carry_their_key_path() {
     let text = good_text().replace(r#"source = "residents""#, r#"source = "resident""#);
     let err =
@@ -343,6 +422,17 @@ fn the_starter_file_loads_and_validates() {
     assert_eq!(p.sources.len(), 3);
     assert_eq!(p.primary_source(), "subsidy");
     assert_eq!(p.api(), ApiId::E06);
+    assert_eq!(p.ledger, pmhlink_config::Ledger::default());
+    assert_eq!(p.guard, pmhlink_config::Guard::default());
+    // The ledger's defaults are shown, commented, as they are.
+    for line in [
+        r#"# path = "state/ledger.sqlite""#,
+        r#"# key_file = "state/ledger.key""#,
+        r#"# key_env = "PMHLINK_LEDGER_KEY""#,
+        "max_deletion_share = 0.05",
+    ] {
+        assert!(STARTER_TOML.contains(line), "{line}");
+    }
     for field in pmhlink_config::required_fields(p.profile.sync) {
         assert!(p.mapping.is_mapped(field), "{field}");
     }
@@ -357,6 +447,8 @@ fn the_starter_file_loads_and_validates() {
         "[plugins]",
         "[program]",
         "[report]",
+        "[ledger]",
+        "[guard]",
     ];
     for s in sections {
         assert!(STARTER_TOML.contains(s), "{s}");
@@ -478,6 +570,10 @@ fn the_reference_page_documents_every_key() {
         "`mapping.certification_detail[].skip_empty`",
         "`sinks[].plugin`",
         "`report.dir`",
+        "`ledger.path`",
+        "`ledger.key_file`",
+        "`ledger.key_env`",
+        "`guard.max_deletion_share`",
         "| `map_default` |",
         "- `house_number_dashes`:",
     ] {

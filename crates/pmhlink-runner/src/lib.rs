@@ -3,6 +3,7 @@
 
 pub mod clean;
 pub mod compile;
+pub mod deliver;
 pub mod join;
 pub mod map;
 pub mod pipeline;
@@ -10,5 +11,7 @@ pub mod plan;
 pub mod plugins;
 pub mod quarantine;
 pub mod report;
+pub mod results;
 pub mod run;
+pub mod sync;
 pub mod table;

@@ -12,9 +12,13 @@ use crate::table::Table;
 
 /// The outcome of mapping a row. `record` is `None` when the row could not be turned into a
 /// record at all (unreadable, unknown programme, a required join missing).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Mapped {
     pub record: Option<Record>,
+    /// When a join failed: the record as far as the primary row fills it. Never sent or
+    /// checked; it only ties the held row to its certificate, so that what PMH holds for that
+    /// certificate is not taken for deleted.
+    pub partial: Option<Record>,
     pub findings: Vec<Finding>,
 }
 
@@ -120,14 +124,14 @@ fn parse_flag(value: &str) -> Option<bool> {
     }
 }
 
-/// Finds each join's row; `None` when a join failed in a way that stops the record.
+/// Finds each join's row, and whether every join succeeded well enough to build the record.
 fn resolve_joins(
     plan: &Plan,
     primary: &Table,
     row: usize,
     joins: &[JoinIndex],
     findings: &mut Vec<Finding>,
-) -> Option<Vec<Option<usize>>> {
+) -> (Vec<Option<usize>>, bool) {
     let mut hits: Vec<Option<usize>> = Vec::with_capacity(plan.joins.len());
     for (i, join) in plan.joins.iter().enumerate() {
         let key = Row {
@@ -153,10 +157,10 @@ fn resolve_joins(
         }
         hits.push(hit);
     }
-    (!findings
+    let complete = !findings
         .iter()
-        .any(|f| matches!(f.code, Code::JoinMissing | Code::JoinAmbiguous)))
-    .then_some(hits)
+        .any(|f| matches!(f.code, Code::JoinMissing | Code::JoinAmbiguous));
+    (hits, complete)
 }
 
 pub fn map_row(
@@ -171,8 +175,8 @@ pub fn map_row(
     if primary.error(row).is_some() {
         findings.push(Finding::on(Code::SourceRowUnreadable, FieldRef::Record));
         return Mapped {
-            record: None,
             findings,
+            ..Mapped::default()
         };
     }
     let code = clean::trim(primary.cell(row, plan.program_column.column));
@@ -182,29 +186,56 @@ pub fn map_row(
             FieldRef::Key("program".into()),
         ));
         return Mapped {
-            record: None,
             findings,
+            ..Mapped::default()
         };
     };
-    let Some(hits) = resolve_joins(plan, primary, row, joins, &mut findings) else {
-        return Mapped {
-            record: None,
-            findings,
-        };
-    };
+    let (hits, complete) = resolve_joins(plan, primary, row, joins, &mut findings);
     let view = Row {
         primary,
         row,
         joins,
         hits: &hits,
     };
+    if !complete {
+        let partial = build(
+            plan,
+            &view,
+            program,
+            ctx,
+            &mut Normalisations::default(),
+            &mut Vec::new(),
+        );
+        return Mapped {
+            partial: Some(partial),
+            findings,
+            ..Mapped::default()
+        };
+    }
+    let record = build(plan, &view, program, ctx, counts, &mut findings);
+    Mapped {
+        record: Some(record),
+        partial: None,
+        findings,
+    }
+}
+
+/// Every field and face item of a record from a row and its joined rows.
+fn build(
+    plan: &Plan,
+    view: &Row<'_>,
+    program: &Program,
+    ctx: &CleanContext<'_>,
+    counts: &mut Normalisations,
+    findings: &mut Vec<Finding>,
+) -> Record {
     let mut record = Record::default();
     let mut warnings = Vec::new();
     for fp in &plan.fields {
         let f = fp.field;
         let value = match value_of(
             &fp.value,
-            &view,
+            view,
             program,
             &record,
             ctx,
@@ -234,7 +265,7 @@ pub fn map_row(
     for dp in &plan.details {
         match value_of(
             &dp.value,
-            &view,
+            view,
             program,
             &record,
             ctx,
@@ -258,8 +289,5 @@ pub fn map_row(
         record.set_flag(FieldId::IsDeleted, false);
     }
     record.normalise_empty_parts();
-    Mapped {
-        record: Some(record),
-        findings,
-    }
+    record
 }

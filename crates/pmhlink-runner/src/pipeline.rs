@@ -2,24 +2,26 @@
 //! running), then read, map, check, deliver, and commit or roll back every sink, then write the
 //! run report and the quarantine list. Exit statuses are decided here, once.
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use pmhlink_config::{ConfigError, Pipeline};
+use pmhlink_diff::{GuardPolicy, SyncKind};
+use pmhlink_ledger::{Access, HeldRow, Keys, Ledger, LedgerError, MasterKey, NewRun, RunState};
+use pmhlink_model::FieldId;
 use pmhlink_plugin_host::{Host, HostError};
-use pmhlink_profile::{Layout, Profile, ProfileError};
+use pmhlink_profile::{ApiId, Format, Layout, Profile, ProfileError, SyncMode};
 use pmhlink_rules::{CivilDate, RuleContext, Severity};
 use serde::Serialize;
 
 use crate::clean::CleanContext;
 use crate::compile::{CompileError, compile, source_order};
+use crate::deliver::{Delivery, SinkHandle, deliver};
 use crate::plugins::{PluginSink, PluginSource, is_config_failure};
 use crate::quarantine;
-use crate::report::{CodeCount, Outcome, RunReport, now_unix, rfc3339_utc};
-use crate::run::{
-    Mode, RunError, RunOutput, RunSetup, SinkHandle, SourceHandle, execute, load_join,
-};
+use crate::report::{CodeCount, DiffCounts, Outcome, RunReport, now_unix, rfc3339_utc};
+use crate::run::{Mode, RunError, RunOutput, RunSetup, SourceHandle, execute, load_join};
+use crate::sync::{self, DiffInput, Target, config_digest};
 
 /// The documented exit statuses of `pmhlink run` / `plan` / `check`.
 pub mod exit {
@@ -50,13 +52,25 @@ pub enum PipelineError {
     Aborted(String),
     #[error("cannot write the run report to {path}: {message}")]
     Report { path: String, message: String },
+    #[error("{0}")]
+    Ledger(LedgerError),
+    /// The ledger key is missing or malformed (the operator's setup).
+    #[error("{0}")]
+    Key(String),
+    #[error("{0}")]
+    Usage(String),
+    /// A file given on the command line (a result file) is unreadable or does not fit.
+    #[error("{0}")]
+    Input(String),
 }
 
 impl PipelineError {
     pub fn exit_code(&self) -> u8 {
         match self {
             PipelineError::Plugin(HostError::Plugin(f)) if !is_config_failure(f) => exit::ABORTED,
-            PipelineError::Aborted(_) | PipelineError::Report { .. } => exit::ABORTED,
+            PipelineError::Aborted(_) | PipelineError::Report { .. } | PipelineError::Ledger(_) => {
+                exit::ABORTED
+            }
             _ => exit::CONFIG,
         }
     }
@@ -74,6 +88,12 @@ pub struct Options {
     pub business_date: CivilDate,
     /// Show a progress bar on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// `pmhlink reset`: the whole current set through E11/E12 as PMH's new baseline.
+    pub reset: bool,
+    /// `--confirm-deletions N`: this run may remove exactly N rows.
+    pub confirm_deletions: Option<u64>,
+    /// `--retry-quarantined`: send rows PMH rejected even if their content has not changed.
+    pub retry_rejected: bool,
 }
 
 /// What `run`/`plan` produced.
@@ -84,18 +104,25 @@ pub struct Finished {
 }
 
 /// Run id from (municipality, pipeline, business date): the same day's run of the same
-/// pipeline always has the same id, so a re-run is recognisable.
-pub fn run_id(pipeline: &Pipeline, pipeline_path: &Path, day: CivilDate) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    std::fs::canonicalize(pipeline_path)
-        .unwrap_or_else(|_| pipeline_path.to_owned())
-        .hash(&mut h);
+/// pipeline always has the same id, so a re-run is recognised as a resume or a no-op. The
+/// pipeline is named by its file's stem (not its full path), so moving the folder keeps ids.
+pub fn run_id(pipeline: &Pipeline, pipeline_path: &Path, day: CivilDate, reset: bool) -> String {
+    let name: String = pipeline_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let day = day.to_string().replace('-', "");
-    format!(
-        "{}-{day}-{:08x}",
-        pipeline.municipality.code,
-        h.finish() as u32
-    )
+    let suffix = if reset { "-reset" } else { "" };
+    format!("{}-{day}-{name}{suffix}", pipeline.municipality.code)
 }
 
 pub fn load_profile(pipeline: &Pipeline) -> Result<Profile, ProfileError> {
@@ -161,9 +188,7 @@ struct Manifest<'a> {
     profile: String,
     business_date: String,
     records: u64,
-    /// Without a ledger every record is a registration; diff-history sync (next issue) adds
-    /// updates and deletions.
-    records_by_action: HashMap<&'static str, u64>,
+    records_by_action: BTreeMap<&'static str, u64>,
     quarantined: u64,
     pmhlink_version: &'static str,
 }
@@ -183,6 +208,156 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
     std::fs::rename(&tmp, path).map_err(err)
 }
 
+/// Everything a report needs that is known before reading.
+struct RunContext<'a> {
+    pipeline: &'a Pipeline,
+    pipeline_path: &'a Path,
+    opts: &'a Options,
+    run_id: String,
+    layout: Layout,
+    profile: Profile,
+    kind: SyncKind,
+    started: i64,
+}
+
+impl RunContext<'_> {
+    fn report(&self, sink_health: Vec<String>, ledger: Option<&Ledger>) -> RunReport {
+        RunReport {
+            pmhlink_version: env!("CARGO_PKG_VERSION"),
+            run_id: self.run_id.clone(),
+            mode: if self.opts.mode == Mode::Run {
+                "run"
+            } else {
+                "plan"
+            },
+            municipality_code: self.pipeline.municipality.code.clone(),
+            municipality_name: self.pipeline.municipality.name.clone(),
+            pipeline: self.pipeline_path.display().to_string(),
+            api: self.layout.api.full_name(),
+            profile: format!("{} {}", self.profile.name, self.profile.version),
+            business_date: self.opts.business_date.to_string(),
+            started_at: rfc3339_utc(self.started),
+            finished_at: String::new(),
+            sources: Vec::new(),
+            records: Default::default(),
+            findings_by_code: Default::default(),
+            normalisations: Default::default(),
+            sync: kind_name(self.kind),
+            diff: None,
+            ledger: ledger.map(|l| l.path().display().to_string()),
+            resumed: Vec::new(),
+            batches: Vec::new(),
+            sinks: sink_health,
+            outcome: Outcome::Planned,
+            exit_code: exit::OK,
+            error: None,
+        }
+    }
+
+    fn manifest(
+        &self,
+        layout: &Layout,
+        run_id: &str,
+        counts: &DiffCounts,
+        quarantined: u64,
+    ) -> String {
+        let manifest = Manifest {
+            run_id,
+            municipality_code: &self.pipeline.municipality.code,
+            municipality_name: &self.pipeline.municipality.name,
+            api: layout.api.to_string(),
+            profile: format!("{} {}", self.profile.name, self.profile.version),
+            business_date: self.opts.business_date.to_string(),
+            records: counts.sent,
+            records_by_action: [
+                ("register", counts.register),
+                ("update", counts.update),
+                ("delete", counts.delete),
+                ("resend", counts.resend),
+                ("keep", counts.keep),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+            quarantined,
+            pmhlink_version: env!("CARGO_PKG_VERSION"),
+        };
+        serde_json::to_string(&manifest).expect("the manifest serialises")
+    }
+}
+
+pub fn kind_name(kind: SyncKind) -> &'static str {
+    match kind {
+        SyncKind::Diff => "diff",
+        SyncKind::Full => "full",
+        SyncKind::Reset => "reset",
+    }
+}
+
+/// The reset API of a pipeline's format: 差分履歴連携(リセット有り).
+fn reset_api(pipeline: &Pipeline) -> Result<ApiId, PipelineError> {
+    if pipeline.profile.sync != SyncMode::Diff {
+        return Err(PipelineError::Usage(
+            "reset sends a new baseline for diff-history sync; set `profile.sync = \"diff\"` first"
+                .into(),
+        ));
+    }
+    Ok(match pipeline.profile.format {
+        Format::Csv => ApiId::E11,
+        Format::Json => ApiId::E12,
+    })
+}
+
+fn ledger_error(e: LedgerError) -> PipelineError {
+    PipelineError::Ledger(e)
+}
+
+/// The ledger key: the environment variable if set, else the key file. A first run (no ledger,
+/// no key file) creates the key file.
+pub fn master_key(pipeline: &Pipeline, may_create: bool) -> Result<MasterKey, PipelineError> {
+    let var = &pipeline.ledger.key_env;
+    if let Ok(hex) = std::env::var(var) {
+        return MasterKey::from_hex(&hex)
+            .map_err(|_| PipelineError::Key(format!("{var}: expected 64 hexadecimal characters")));
+    }
+    let Some(file) = pipeline.ledger_key_file() else {
+        return Err(PipelineError::Key(format!(
+            "no ledger key: set {var} or `ledger.key_file`"
+        )));
+    };
+    if file.exists() {
+        return MasterKey::from_file(&file).map_err(|e| PipelineError::Key(e.to_string()));
+    }
+    if may_create && !pipeline.ledger_path().exists() {
+        let key = MasterKey::generate_file(&file).map_err(|e| PipelineError::Key(e.to_string()))?;
+        eprintln!(
+            "pmhlink: created a new ledger key in {} — back it up, apart from the ledger's backups",
+            file.display()
+        );
+        return Ok(key);
+    }
+    Err(PipelineError::Key(format!(
+        "ledger key file {} not found (and {var} is not set)",
+        file.display()
+    )))
+}
+
+/// Opens the pipeline's ledger: created by the first run; only read, if it exists, by `plan`.
+pub fn open_ledger(pipeline: &Pipeline, mode: Mode) -> Result<Option<Ledger>, PipelineError> {
+    let path = pipeline.ledger_path();
+    if mode == Mode::Plan && !path.exists() {
+        return Ok(None);
+    }
+    let key = master_key(pipeline, mode == Mode::Run)?;
+    let access = match mode {
+        Mode::Run => Access::CreateOrOpen,
+        Mode::Plan => Access::Existing,
+    };
+    Ledger::open(&path, &key, access)
+        .map(Some)
+        .map_err(ledger_error)
+}
+
 /// Runs (or plans) a pipeline; `pipeline_path` only names it in the report and the run id.
 pub fn run(
     pipeline: &Pipeline,
@@ -192,10 +367,30 @@ pub fn run(
 ) -> Result<Finished, PipelineError> {
     let started = now_unix();
     let profile = load_profile(pipeline)?;
-    let layout = Layout::new(&profile, pipeline.api())?;
+    let api = if opts.reset {
+        reset_api(pipeline)?
+    } else {
+        pipeline.api()
+    };
+    let layout = Layout::new(&profile, api)?;
+    let kind = match (opts.reset, layout.sync()) {
+        (true, _) => SyncKind::Reset,
+        (false, SyncMode::Full) => SyncKind::Full,
+        (false, _) => SyncKind::Diff,
+    };
     let site = pipeline.site_tables()?;
     let era = pipeline.rules.era_table();
-    let run_id = run_id(pipeline, pipeline_path, opts.business_date);
+    let ctx = RunContext {
+        pipeline,
+        pipeline_path,
+        opts,
+        run_id: run_id(pipeline, pipeline_path, opts.business_date, opts.reset),
+        layout,
+        profile,
+        kind,
+        started,
+    };
+    let layout = &ctx.layout;
     let rules = RuleContext {
         today: opts.business_date,
         site: &site,
@@ -209,15 +404,107 @@ pub fn run(
     };
     let mut opened = open(pipeline, host, opts.mode == Mode::Run)?;
     let plan = compile(pipeline, &opened.columns)?;
+    let mut ledger = open_ledger(pipeline, opts.mode)?;
+    let keys = match &ledger {
+        Some(l) => l.keys().clone(),
+        None => Keys::new(&MasterKey::ephemeral()),
+    };
+    let mut report = ctx.report(opened.sink_health.clone(), ledger.as_ref());
+    let mut sinks: Vec<&mut (dyn SinkHandle + Send)> = opened
+        .sinks
+        .iter_mut()
+        .map(|s| s as &mut (dyn SinkHandle + Send))
+        .collect();
+    let mut out = RunOutput::default();
+
+    if opts.mode == Mode::Run {
+        let ledger = ledger.as_mut().expect("a run opens its ledger");
+        // Earlier runs whose plan is written but not delivered go first, so that today's diff
+        // starts from everything in flight.
+        for earlier in ledger.unfinished_runs().map_err(ledger_error)? {
+            let earlier_layout = Layout::new(
+                &ctx.profile,
+                earlier.api.parse().map_err(|_| {
+                    PipelineError::Aborted(format!(
+                        "run {} used API {}, which this profile does not have",
+                        earlier.run_id, earlier.api
+                    ))
+                })?,
+            )?;
+            let counts: DiffCounts =
+                serde_json::from_value(earlier.counts.clone()).unwrap_or_default();
+            let delivery = Delivery {
+                run_id: &earlier.run_id,
+                attempt: earlier.attempt,
+                municipality: &pipeline.municipality.code,
+                layout: &earlier_layout,
+                manifest_json: ctx.manifest(&earlier_layout, &earlier.run_id, &counts, 0),
+            };
+            match deliver(ledger, &delivery, &mut sinks) {
+                Ok(done) => {
+                    report.sinks.extend(done.sink_summaries);
+                    report.resumed.push(earlier.run_id.clone());
+                    if earlier.run_id == ctx.run_id {
+                        report.batches = done.batches;
+                        report.diff = Some(counts);
+                    }
+                }
+                Err(e) => {
+                    let message = format!("resuming run {}: {e}", earlier.run_id);
+                    let _ = ledger.end_run(
+                        &earlier.run_id,
+                        earlier.attempt,
+                        RunState::Prepared,
+                        &earlier.counts,
+                        Some(&message),
+                    );
+                    return write_report(&ctx, report, &out, Outcome::Interrupted, Some(message));
+                }
+            }
+        }
+        if let Some(today) = ledger.run(&ctx.run_id).map_err(ledger_error)?
+            && today.state.is_committed()
+        {
+            let resumed = report.resumed.contains(&ctx.run_id);
+            let outcome = if resumed {
+                Outcome::Sent
+            } else {
+                Outcome::AlreadyDone
+            };
+            return write_report(&ctx, report, &out, outcome, None);
+        }
+    }
 
     let batch_rows = 16384;
-    let mut out = RunOutput::default();
     let mut joins = Vec::new();
     let mut sources = opened.sources.drain(..);
     let mut primary = sources.next().expect("the primary source is first");
+    let attempt = match ledger.as_mut() {
+        Some(l) if opts.mode == Mode::Run => Some(
+            l.begin_run(&NewRun {
+                run_id: &ctx.run_id,
+                business_date: &opts.business_date.to_string(),
+                kind: kind_name(kind),
+                api: layout.api.as_str(),
+                config_digest: &config_digest(pipeline_path),
+                plugins: plugin_versions(pipeline, host),
+            })
+            .map_err(ledger_error)?,
+        ),
+        _ => None,
+    };
+    // From here on, a failure is journaled on the attempt before it is reported.
+    let abort = |ledger: &mut Option<Ledger>,
+                 state: RunState,
+                 counts: &serde_json::Value,
+                 message: &str| {
+        if let (Some(l), Some(attempt)) = (ledger.as_mut(), attempt) {
+            let _ = l.end_run(&ctx.run_id, attempt, state, counts, Some(message));
+        }
+    };
     for (join, mut source) in plan.joins.iter().zip(sources) {
         let columns = opened.columns[&source.name].clone();
-        let (index, stats) = load_join(
+        let loaded = load_join(
             &mut source,
             columns,
             join,
@@ -225,76 +512,206 @@ pub fn run(
             &era,
             batch_rows,
         )
-        .map_err(|e| PipelineError::Aborted(e.to_string()))?;
-        if stats.rows == 0 && join.required {
-            return Err(PipelineError::Aborted(format!(
-                "source `{}` returned no rows; every record would miss its required join, so nothing was sent",
-                stats.name
-            )));
+        .map_err(|e| e.to_string())
+        .and_then(|(index, stats)| {
+            if stats.rows == 0 && join.required {
+                Err(format!(
+                    "source `{}` returned no rows; every record would miss its required join, so nothing was sent",
+                    stats.name
+                ))
+            } else {
+                Ok((index, stats))
+            }
+        });
+        match loaded {
+            Ok((index, stats)) => {
+                out.sources.push(stats);
+                joins.push(index);
+            }
+            Err(message) => {
+                abort(
+                    &mut ledger,
+                    RunState::Aborted,
+                    &serde_json::json!({}),
+                    &message,
+                );
+                return Err(PipelineError::Aborted(message));
+            }
         }
-        out.sources.push(stats);
-        joins.push(index);
     }
     let setup = RunSetup {
         plan: &plan,
-        layout: &layout,
+        layout,
         rules: &rules,
         clean: &clean,
-        mode: opts.mode,
-        run_id: &run_id,
-        municipality: &pipeline.municipality.code,
+        keys: &keys,
+        derive_history_key: !plan.fields.iter().any(|f| f.field == FieldId::HistoryKey),
         batch_rows,
     };
-    let mut sinks: Vec<&mut (dyn SinkHandle + Send)> = opened
-        .sinks
-        .iter_mut()
-        .map(|s| s as &mut (dyn SinkHandle + Send))
-        .collect();
+    let (baseline, rejected) = match &ledger {
+        Some(l) => (
+            l.baseline().map_err(ledger_error)?,
+            l.rejected().map_err(ledger_error)?,
+        ),
+        None => Default::default(),
+    };
+    let input = DiffInput {
+        kind,
+        baseline,
+        rejected,
+        retry_rejected: opts.retry_rejected,
+        guard: GuardPolicy {
+            max_removal_share: pipeline.guard.max_deletion_share,
+            confirmed_removals: opts.confirm_deletions,
+        },
+        keys: &keys,
+        layout,
+    };
     let progress = Progress::new(opts.progress, primary.name());
     let mut counting = Counting {
         inner: &mut primary,
         progress: &progress,
     };
     let columns = opened.columns[&plan.primary].clone();
-    let result =
-        execute(&setup, &mut counting, columns, &joins, &mut sinks, &mut out).and_then(|()| {
-            if out.records.rows == 0 {
-                return Err(RunError::Source {
-                    source_name: plan.primary.clone(),
-                    message: "returned no rows; an empty export is never sent".into(),
-                });
-            }
-            Ok(())
-        });
-    progress.finish();
-
-    let finished_unix = now_unix();
-    let mut report = RunReport {
-        pmhlink_version: env!("CARGO_PKG_VERSION"),
-        run_id: run_id.clone(),
-        mode: if opts.mode == Mode::Run {
-            "run"
-        } else {
-            "plan"
+    let target = match (ledger.as_mut(), attempt) {
+        (Some(l), Some(attempt)) => Target::Run {
+            ledger: l,
+            run_id: &ctx.run_id,
+            attempt,
         },
-        municipality_code: pipeline.municipality.code.clone(),
-        municipality_name: pipeline.municipality.name.clone(),
-        pipeline: pipeline_path.display().to_string(),
-        api: layout.api.full_name(),
-        profile: format!("{} {}", profile.name, profile.version),
-        business_date: opts.business_date.to_string(),
-        started_at: rfc3339_utc(started),
-        finished_at: rfc3339_utc(finished_unix),
-        sources: out.sources.clone(),
-        records: out.records.clone(),
-        findings_by_code: Default::default(),
-        normalisations: out.normalisations.by_name(),
-        batches: out.batches.clone(),
-        sinks: opened.sink_health.clone(),
-        outcome: Outcome::Planned,
-        exit_code: exit::OK,
-        error: None,
+        (l, _) => Target::Plan(l),
     };
+    let decided = execute(&setup, &mut counting, columns, &joins, &mut out, |rx| {
+        sync::consume(rx, input, target)
+    })
+    .and_then(|d| {
+        if out.records.rows == 0 {
+            return Err(RunError::Source {
+                source_name: plan.primary.clone(),
+                message: "returned no rows; an empty export is never sent".into(),
+            });
+        }
+        Ok(d)
+    });
+    progress.finish();
+    fill_findings(&mut report, &out);
+    let decided = match decided {
+        Ok(d) => d,
+        Err(e) => {
+            let message = e.to_string();
+            abort(
+                &mut ledger,
+                RunState::Aborted,
+                &serde_json::json!({}),
+                &message,
+            );
+            return write_report(&ctx, report, &out, Outcome::Aborted, Some(message));
+        }
+    };
+    let counts = DiffCounts::from(&decided.counts);
+    let counts_json = serde_json::to_value(&counts).expect("counts serialise");
+    report.diff = Some(counts.clone());
+    if let (Some(l), Some(_)) = (ledger.as_mut(), attempt) {
+        let held: Vec<HeldRow<'_>> = Vec::new();
+        let codes: Vec<String> = out
+            .quarantined
+            .iter()
+            .map(|q| {
+                let mut codes: Vec<&str> = q
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .map(|f| f.code.as_str())
+                    .collect();
+                codes.dedup();
+                codes.join(",")
+            })
+            .collect();
+        let mut held = held;
+        for (q, codes) in out.quarantined.iter().zip(&codes) {
+            held.push(HeldRow {
+                qkey: q.qkey,
+                codes,
+                history_key: q.history_key.as_deref(),
+                source: &q.source,
+                line: q.line,
+            });
+        }
+        l.record_check_quarantine(&ctx.run_id, &held)
+            .map_err(ledger_error)?;
+    }
+    if let Some(stop) = decided.stop {
+        let message = stop.to_string();
+        abort(&mut ledger, RunState::Stopped, &counts_json, &message);
+        let outcome = Outcome::Stopped;
+        return write_report(&ctx, report, &out, outcome, Some(message));
+    }
+    let (Some(ledger), Some(attempt)) = (ledger.as_mut(), attempt) else {
+        report.batches = decided.batches;
+        return write_report(&ctx, report, &out, Outcome::Planned, None);
+    };
+    let delivery = Delivery {
+        run_id: &ctx.run_id,
+        attempt,
+        municipality: &pipeline.municipality.code,
+        layout,
+        manifest_json: ctx.manifest(layout, &ctx.run_id, &counts, out.records.quarantined),
+    };
+    match deliver(ledger, &delivery, &mut sinks) {
+        Ok(done) => {
+            report.batches = done.batches;
+            report.sinks.extend(done.sink_summaries);
+            let outcome = if counts.sent == 0 {
+                Outcome::Unchanged
+            } else {
+                Outcome::Sent
+            };
+            write_report(&ctx, report, &out, outcome, None)
+        }
+        Err(e) => {
+            let message = format!("{e}; the plan is kept and the next run resumes it");
+            let _ = ledger.end_run(
+                &ctx.run_id,
+                attempt,
+                RunState::Prepared,
+                &counts_json,
+                Some(&message),
+            );
+            write_report(&ctx, report, &out, Outcome::Interrupted, Some(message))
+        }
+    }
+}
+
+/// Plugin names and versions, journaled with each run.
+fn plugin_versions(pipeline: &Pipeline, host: &Host) -> serde_json::Value {
+    let mut names: Vec<&str> = pipeline
+        .sources
+        .values()
+        .map(|s| s.plugin.as_str())
+        .chain(pipeline.sinks.iter().map(|s| s.plugin.as_str()))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let found = host.plugins();
+    serde_json::Value::Object(
+        names
+            .into_iter()
+            .map(|n| {
+                let version = found
+                    .iter()
+                    .find(|p| p.name == n)
+                    .map(|p| p.version.clone())
+                    .unwrap_or_default();
+                (n.to_owned(), version.into())
+            })
+            .collect(),
+    )
+}
+
+fn fill_findings(report: &mut RunReport, out: &RunOutput) {
+    report.sources = out.sources.clone();
+    report.records = out.records.clone();
+    report.normalisations = out.normalisations.by_name();
     for (code, severity) in &out.findings {
         report
             .findings_by_code
@@ -305,53 +722,37 @@ pub fn run(
             })
             .count += 1;
     }
-    let manifest = Manifest {
-        run_id: &run_id,
-        municipality_code: &pipeline.municipality.code,
-        municipality_name: &pipeline.municipality.name,
-        api: layout.api.to_string(),
-        profile: report.profile.clone(),
-        business_date: report.business_date.clone(),
-        records: out.records.sent,
-        records_by_action: HashMap::from([("register", out.records.sent)]),
-        quarantined: out.records.quarantined,
-        pmhlink_version: report.pmhlink_version,
+}
+
+/// Settles the outcome and exit status, and writes the report and quarantine list.
+fn write_report(
+    ctx: &RunContext<'_>,
+    mut report: RunReport,
+    out: &RunOutput,
+    outcome: Outcome,
+    error: Option<String>,
+) -> Result<Finished, PipelineError> {
+    let quarantined = out.records.quarantined > 0;
+    report.finished_at = rfc3339_utc(now_unix());
+    report.exit_code = match outcome {
+        Outcome::Aborted | Outcome::Stopped | Outcome::Interrupted => exit::ABORTED,
+        _ if quarantined => exit::QUARANTINED,
+        _ => exit::OK,
     };
-    let manifest = serde_json::to_string(&manifest).expect("the manifest serialises");
-    let commit = result.is_ok();
-    let mut sink_errors = Vec::new();
-    for sink in sinks.iter_mut() {
-        match sink.finish(&run_id, commit, manifest.clone()) {
-            Ok(summary) => report.sinks.push(summary),
-            Err(e) => sink_errors.push(e.to_string()),
-        }
-    }
-    let error = match (result, sink_errors.is_empty()) {
-        (Err(e), _) => Some(e.to_string()),
-        (Ok(()), false) => Some(sink_errors.join("; ")),
-        (Ok(()), true) => None,
-    };
-    (report.outcome, report.exit_code) = match (&error, opts.mode) {
-        (Some(_), _) => (Outcome::Aborted, exit::ABORTED),
-        (None, Mode::Plan) => (
-            Outcome::Planned,
-            if out.records.quarantined > 0 {
-                exit::QUARANTINED
-            } else {
-                exit::OK
-            },
-        ),
-        (None, Mode::Run) if out.records.quarantined > 0 => {
-            (Outcome::SentWithQuarantine, exit::QUARANTINED)
-        }
-        (None, Mode::Run) => (Outcome::Sent, exit::OK),
+    report.outcome = match outcome {
+        Outcome::Sent if quarantined => Outcome::SentWithQuarantine,
+        o => o,
     };
     report.error = error;
-
+    let pipeline = ctx.pipeline;
     let dir = pipeline
         .resolve(Path::new(&pipeline.report.dir))
-        .join(&run_id);
-    let suffix = if opts.mode == Mode::Plan { "-plan" } else { "" };
+        .join(&ctx.run_id);
+    let suffix = if ctx.opts.mode == Mode::Plan {
+        "-plan"
+    } else {
+        ""
+    };
     // A later attempt on the same day never replaces an earlier attempt's report: the first
     // one says what was actually delivered.
     let attempt = (1..)
@@ -368,7 +769,7 @@ pub fn run(
     let quarantine_csv = dir.join(format!("quarantine{attempt}.csv"));
     write_atomic(
         &quarantine_csv,
-        &quarantine::to_csv(&layout, &out.quarantined),
+        &quarantine::to_csv(&ctx.layout, &out.quarantined),
     )?;
     let mut json = serde_json::to_vec_pretty(&report).expect("the report serialises");
     json.push(b'\n');
@@ -455,13 +856,19 @@ pub fn summary_line(r: &RunReport) -> String {
         .filter(|c| c.severity == Severity::Warning)
         .map(|c| c.count)
         .sum();
+    let d = r.diff.clone().unwrap_or_default();
     format!(
-        "読込 {}行 / 送信 {}件 / 隔離 {}件 (エラー {}件, 警告 {}件) / 送信ファイル {}",
+        "読込 {}行 / 正常 {}件 / 隔離 {}件 (エラー {}件, 警告 {}件) / 新規 {}件, 変更 {}件, 削除 {}件, 変更なし {}件 / 送信 {}件, 送信ファイル {}",
         r.records.rows,
-        r.records.sent,
+        r.records.clean,
         r.records.quarantined,
         errors,
         warnings,
+        d.register,
+        d.update,
+        d.delete + d.omit,
+        d.unchanged,
+        d.sent,
         r.batches.len()
     )
 }

@@ -3,7 +3,10 @@
 
 use pmhlink_plugin_host::{FailureKind, HostSink, HostSource, PayloadOut, PluginFailure};
 
-use crate::run::{PayloadMeta, RunError, SinkHandle, SourceHandle};
+use pmhlink_plugin_host::{OutcomeState, Receipt as HostReceipt};
+
+use crate::deliver::{PayloadMeta, Receipt, SinkHandle};
+use crate::run::{RunError, SourceHandle};
 use crate::table::Table;
 
 pub struct PluginSource {
@@ -64,7 +67,7 @@ impl SinkHandle for PluginSink {
         self.inner.plugin()
     }
 
-    fn deliver(&mut self, meta: &PayloadMeta, bytes: Vec<u8>) -> Result<String, RunError> {
+    fn deliver(&mut self, meta: &PayloadMeta, bytes: Vec<u8>) -> Result<Receipt, RunError> {
         let payload = PayloadOut {
             run_id: meta.run_id.clone(),
             municipality: meta.municipality.clone(),
@@ -76,7 +79,21 @@ impl SinkHandle for PluginSink {
             bytes,
         };
         let receipt = self.inner.deliver(payload).map_err(sink_error)?;
-        Ok(receipt.id)
+        Ok(Receipt {
+            id: receipt.id,
+            detail: receipt.detail,
+        })
+    }
+
+    fn holds(&mut self, receipt: &Receipt) -> Result<bool, RunError> {
+        let outcome = self
+            .inner
+            .poll(&HostReceipt {
+                id: receipt.id.clone(),
+                detail: receipt.detail.clone(),
+            })
+            .map_err(sink_error)?;
+        Ok(outcome.state != OutcomeState::Failed)
     }
 
     fn finish(

@@ -17,6 +17,8 @@ pub struct Quarantined {
     pub history_key: Option<String>,
     pub my_number_masked: Option<String>,
     pub findings: Vec<Finding>,
+    /// The ledger's name for the row across runs (a keyed hash; never shown).
+    pub qkey: [u8; 16],
 }
 
 pub fn mask_my_number(my_number: &str) -> Option<String> {

@@ -17,11 +17,52 @@ pub struct SourceStats {
 pub struct RecordCounts {
     /// Rows of the primary source.
     pub rows: u64,
-    /// Records that passed every rule and went into payloads.
-    pub sent: u64,
+    /// Records that passed every rule; the diff decides which of them are sent.
+    pub clean: u64,
     pub quarantined: u64,
-    /// Sent records that carry at least one warning.
+    /// Clean records that carry at least one warning.
     pub with_warnings: u64,
+}
+
+/// What the diff against the ledger decided, by action.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DiffCounts {
+    /// History rows PMH held (accepted or in flight) before this run.
+    pub baseline: u64,
+    pub register: u64,
+    pub update: u64,
+    pub delete: u64,
+    /// Full sync and reset: unchanged rows sent again.
+    pub resend: u64,
+    /// Full sync and reset: rows held back today whose accepted version is sent again.
+    pub keep: u64,
+    /// Full sync and reset: rows left out, which PMH drops.
+    pub omit: u64,
+    pub unchanged: u64,
+    /// Rows PMH refused with exactly this content; sent again once the source changes.
+    pub still_rejected: u64,
+    /// Removals not made because a quarantined row may be the same certificate.
+    pub withheld: u64,
+    /// Rows sent in this run's payloads.
+    pub sent: u64,
+}
+
+impl From<&pmhlink_diff::Counts> for DiffCounts {
+    fn from(c: &pmhlink_diff::Counts) -> Self {
+        DiffCounts {
+            baseline: c.baseline,
+            register: c.register,
+            update: c.update,
+            delete: c.delete,
+            resend: c.resend,
+            keep: c.keep,
+            omit: c.omit,
+            unchanged: c.unchanged,
+            still_rejected: c.still_rejected,
+            withheld: c.withheld,
+            sent: c.sent(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -46,7 +87,13 @@ impl Outcome {
                 "送信しました(一部のレコードを隔離しました。隔離一覧を確認してください)"
             }
             Outcome::Planned => "計画のみ(送信していません)",
+            Outcome::Unchanged => "変更はありません(送信するものはありません)",
+            Outcome::AlreadyDone => "この業務日の実行は完了済みです(何もしていません)",
+            Outcome::Stopped => {
+                "大量削除の防止のため停止しました(何も送信していません。件数を確認してください)"
+            }
             Outcome::Aborted => "中止しました(この実行では何も送信していません)",
+            Outcome::Interrupted => "送信の途中で停止しました(次回の実行で続きから再開します)",
         }
     }
 }
@@ -60,6 +107,14 @@ pub enum Outcome {
     SentWithQuarantine,
     /// `plan`: nothing was meant to be delivered.
     Planned,
+    /// Nothing changed since PMH last accepted: nothing to send.
+    Unchanged,
+    /// This business day's run had already been delivered: a no-op.
+    AlreadyDone,
+    /// The mass-change guard stopped the run before anything was sent.
+    Stopped,
+    /// Planned, and delivery failed part way: the next run resumes it.
+    Interrupted,
     /// Stopped before delivery completed; nothing of this run was delivered.
     Aborted,
 }
@@ -81,6 +136,14 @@ pub struct RunReport {
     pub records: RecordCounts,
     pub findings_by_code: BTreeMap<&'static str, CodeCount>,
     pub normalisations: BTreeMap<&'static str, u64>,
+    /// `diff`, `full` or `reset`.
+    pub sync: &'static str,
+    /// What changed against the ledger; absent when the run never got that far.
+    pub diff: Option<DiffCounts>,
+    /// The ledger file this run used.
+    pub ledger: Option<String>,
+    /// Earlier interrupted runs this run finished delivering first.
+    pub resumed: Vec<String>,
     pub batches: Vec<BatchReport>,
     pub sinks: Vec<String>,
     pub outcome: Outcome,

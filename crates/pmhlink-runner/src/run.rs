@@ -1,12 +1,14 @@
-//! One run end to end over already opened sources and sinks: load the joined sources, stream
-//! the primary source through mapping and checks, quarantine what fails, write payload batches
-//! and (unless planning) deliver them, then commit or roll back every sink.
+//! The reading half of a run over already opened sources: load the joined sources, stream the
+//! primary source through mapping and checks on both cores, quarantine what fails, and hand
+//! every clean row (its keys, digest and canonical content) and every held row, in file order,
+//! to a consumer on a thread of its own — the diff against the ledger.
 
 use std::collections::HashSet;
 
-use pmhlink_model::{FieldId, Record};
+use pmhlink_diff::{Digest, Held, RowKey, Shield};
+use pmhlink_ledger::Keys;
+use pmhlink_model::{FieldId, HistoryRow, Record};
 use pmhlink_profile::Layout;
-use pmhlink_profile::write::{Batch, PayloadWriter};
 use pmhlink_rules::{Code, FieldRef, Finding, RuleContext, Severity};
 
 use crate::clean::{CleanContext, Normalisations};
@@ -14,7 +16,7 @@ use crate::join::JoinIndex;
 use crate::map::map_row;
 use crate::plan::{JoinPlan, Plan};
 use crate::quarantine::{Quarantined, mask_my_number};
-use crate::report::{BatchReport, RecordCounts, SourceStats};
+use crate::report::{RecordCounts, SourceStats};
 use crate::table::Table;
 use pmhlink_rules::CivilDate;
 use pmhlink_rules::era::{DateMode, EraTable, parse_date};
@@ -31,6 +33,8 @@ pub enum RunError {
     Sink { sink: String, message: String },
     #[error("{0}")]
     Payload(String),
+    #[error("{0}")]
+    Ledger(String),
 }
 
 /// A source as the run sees it: columns, then batches of rows.
@@ -39,30 +43,6 @@ pub trait SourceHandle {
     fn plugin(&self) -> &str;
     /// Appends up to `max_rows` rows to `into`; false when the source is exhausted.
     fn next_batch(&mut self, max_rows: usize, into: &mut Table) -> Result<bool, RunError>;
-}
-
-/// What a payload batch is, for a sink and its manifest.
-#[derive(Clone, Debug)]
-pub struct PayloadMeta {
-    pub run_id: String,
-    pub municipality: String,
-    pub api: String,
-    pub format: &'static str,
-    pub seq: usize,
-    pub records: usize,
-    pub file_name: String,
-}
-
-pub trait SinkHandle {
-    fn plugin(&self) -> &str;
-    fn deliver(&mut self, meta: &PayloadMeta, bytes: Vec<u8>) -> Result<String, RunError>;
-    /// Makes this run's deliveries final (`commit`) or removes them; returns a summary.
-    fn finish(
-        &mut self,
-        run_id: &str,
-        commit: bool,
-        manifest_json: String,
-    ) -> Result<String, RunError>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,9 +57,10 @@ pub struct RunSetup<'a> {
     pub layout: &'a Layout,
     pub rules: &'a RuleContext<'a>,
     pub clean: &'a CleanContext<'a>,
-    pub mode: Mode,
-    pub run_id: &'a str,
-    pub municipality: &'a str,
+    /// The ledger's keyed hashes: rows are identified and compared without personal values.
+    pub keys: &'a Keys,
+    /// The pipeline maps no history key: one is derived from the certificate and its period.
+    pub derive_history_key: bool,
     /// Rows per batch asked of a source.
     pub batch_rows: usize,
 }
@@ -91,7 +72,6 @@ pub struct RunOutput {
     pub records: RecordCounts,
     pub findings: Vec<(Code, Severity)>,
     pub normalisations: Normalisations,
-    pub batches: Vec<BatchReport>,
     pub quarantined: Vec<Quarantined>,
 }
 
@@ -151,29 +131,41 @@ fn merge(mapping: &mut Vec<Finding>, checks: Vec<Finding>) {
     mapping.extend(checks.into_iter().filter(|f| !failed.contains(&f.field)));
 }
 
+/// A clean row as the diff sees it: keyed hashes, and its canonical content in a buffer.
+#[derive(Clone, Debug)]
+pub struct PassedRow {
+    pub key: RowKey,
+    pub digest: Digest,
+    pub shield: Shield,
+    /// Keyed hash of the history key, for matching result files.
+    pub hk_hash: [u8; 16],
+    pub content: std::ops::Range<usize>,
+}
+
 /// A row after mapping and checks, before duplicate detection (which needs file order). The
 /// record itself is dropped on the thread that built it; what later steps need is kept.
 struct Checked {
     findings: Vec<Finding>,
-    /// `None` when no record could be built from the row.
-    identity: Option<u64>,
+    /// The row's identity when a record could be built, clean or not.
+    key: Option<RowKey>,
     history_key: Option<String>,
     /// Only for rows that failed a check: most rows pass, and a duplicate (found later, in file
     /// order) is named by its line and history key.
     my_number_masked: Option<String>,
-    /// The record in wire form, within its half's buffer, when it passed every check.
-    encoded: Option<std::ops::Range<usize>>,
+    /// Set when the row passed every check.
+    passed: Option<PassedRow>,
+    /// What today's failure of this row protects from deletion.
+    held: Held,
+    /// The quarantine list's stable name for the row across runs.
+    qkey: [u8; 16],
     line: u64,
     unreadable: bool,
 }
 
-/// The history key straight from the primary row, for a row that never became a record (a join
+/// A field's text straight from the primary row, for a row that never became a record (a join
 /// miss, an unknown programme), so that the quarantine list still names it.
-fn source_history_key(plan: &Plan, chunk: &Table, row: usize) -> Option<String> {
-    let field = plan
-        .fields
-        .iter()
-        .find(|f| f.field == FieldId::HistoryKey)?;
+fn source_text(plan: &Plan, chunk: &Table, row: usize, field: FieldId) -> Option<String> {
+    let field = plan.fields.iter().find(|f| f.field == field)?;
     match field.value.source {
         crate::plan::ValueSource::Column(c) if c.source == 0 => {
             Some(crate::clean::trim(chunk.cell(row, c.column)).to_owned())
@@ -182,10 +174,51 @@ fn source_history_key(plan: &Plan, chunk: &Table, row: usize) -> Option<String> 
     }
 }
 
-/// One half of a chunk: its rows and the wire form of the clean ones.
+/// The row's history key: the source's, or derived from the certificate and its period. A
+/// derived key is written into the record for diff-history layouts, which send it.
+fn history_key(setup: &RunSetup<'_>, record: &mut Record) -> String {
+    if !setup.derive_history_key {
+        return record.text(FieldId::HistoryKey).unwrap_or("").to_owned();
+    }
+    let r = &record.receipt;
+    let key = pmhlink_diff::derived_history_key(
+        &record.type_id,
+        r.recipient_number.as_deref().unwrap_or(""),
+        r.sub_key.as_deref().unwrap_or(""),
+        &r.valid_from,
+    );
+    if setup.layout.sync() != pmhlink_profile::SyncMode::Full {
+        record.history = Some(HistoryRow {
+            key: key.clone(),
+            deleted: false,
+        });
+    }
+    key
+}
+
+/// What a held row protects: its certificate by 公費受給者番号 + サブキー when known (a typo
+/// in today's My Number must not delete yesterday's row), else the exact row, else — nothing
+/// known — everything.
+fn held_of(keys: &Keys, record: Option<&Record>, key: Option<RowKey>) -> Held {
+    let recipient = record.and_then(|r| r.receipt.recipient_number.as_deref());
+    match (recipient.filter(|r| !r.is_empty()), key) {
+        (Some(recipient), _) => Held::Shield(
+            keys.shield(
+                recipient,
+                record
+                    .and_then(|r| r.receipt.sub_key.as_deref())
+                    .unwrap_or(""),
+            ),
+        ),
+        (None, Some(key)) => Held::Row(key),
+        (None, None) => Held::Unidentified,
+    }
+}
+
+/// One half of a chunk: its rows and the canonical content of the clean ones.
 struct Half {
     rows: Vec<Checked>,
-    encoded: Vec<u8>,
+    content: Vec<u8>,
 }
 
 fn check_rows(
@@ -195,43 +228,71 @@ fn check_rows(
     joins: &[JoinIndex],
     counts: &mut Normalisations,
 ) -> Result<Half, RunError> {
+    let keys = setup.keys;
     let mut checks = Vec::new();
     let mut half = Half {
         rows: Vec::with_capacity(rows.len()),
-        encoded: Vec::new(),
+        content: Vec::new(),
     };
     for row in rows {
         let mut mapped = map_row(setup.plan, chunk, row, joins, setup.clean, counts);
-        let mut encoded = None;
-        if let Some(record) = &mapped.record {
+        let mut passed = None;
+        let mut key = None;
+        let mut history = None;
+        if let Some(record) = &mut mapped.record {
+            let hk = history_key(setup, record);
             checks.clear();
             pmhlink_profile::check::check_record(setup.layout, record, setup.rules, &mut checks);
             merge(&mut mapped.findings, std::mem::take(&mut checks));
+            let row_key = keys.row_key(&record.certificate_id(), &hk);
+            key = Some(row_key);
             if !mapped
                 .findings
                 .iter()
                 .any(|f| f.severity == Severity::Error)
             {
-                let start = half.encoded.len();
-                pmhlink_profile::write::encode_record(setup.layout, record, row, &mut half.encoded)
-                    .map_err(|e| RunError::Payload(e.to_string()))?;
-                encoded = Some(start..half.encoded.len());
+                let start = half.content.len();
+                pmhlink_model::encode_content(record, &mut half.content);
+                let content = start..half.content.len();
+                let r = &record.receipt;
+                passed = Some(PassedRow {
+                    key: row_key,
+                    digest: keys.digest(&half.content[content.clone()]),
+                    shield: keys.shield(
+                        r.recipient_number.as_deref().unwrap_or(""),
+                        r.sub_key.as_deref().unwrap_or(""),
+                    ),
+                    hk_hash: keys.history_key_hash(&hk),
+                    content,
+                });
             }
+            history = Some(hk);
         }
         let record = mapped.record.as_ref();
+        let held = held_of(keys, record.or(mapped.partial.as_ref()), key);
+        let qkey = match key {
+            Some(k) => k,
+            None if passed.is_none() => {
+                let cells: Vec<&[u8]> = (0..chunk.columns.len())
+                    .map(|c| chunk.cell(row, c).as_bytes())
+                    .collect();
+                keys.hash("source-row", &cells)
+            }
+            None => [0; 16],
+        };
         half.rows.push(Checked {
-            identity: record.map(Record::identity_digest),
-            history_key: record
-                .and_then(|r| r.text(FieldId::HistoryKey))
-                .map(str::to_owned)
-                .or_else(|| source_history_key(setup.plan, chunk, row))
+            key,
+            history_key: history
+                .or_else(|| source_text(setup.plan, chunk, row, FieldId::HistoryKey))
                 .filter(|k| !k.is_empty()),
             // Only a quarantined row shows it; most rows pass.
             my_number_masked: record
-                .filter(|_| encoded.is_none())
+                .filter(|_| passed.is_none())
                 .and_then(|r| mask_my_number(r.person.my_number.expose())),
             findings: mapped.findings,
-            encoded,
+            passed,
+            held,
+            qkey,
             line: chunk.line(row),
             unreadable: chunk.error(row).is_some(),
         });
@@ -269,85 +330,50 @@ fn check_chunk(
     Ok(vec![first?, rest])
 }
 
-/// Records in wire form on their way to the delivery thread.
-struct Encoded {
-    halves: Vec<Vec<u8>>,
-    /// (half, byte range) of each record to send, in order.
-    records: Vec<(usize, std::ops::Range<usize>)>,
+/// Clean and held rows of a chunk, in file order, on their way to the consumer.
+pub struct Passed {
+    /// Canonical content buffers, one per half.
+    pub halves: Vec<Vec<u8>>,
+    /// (half, row) of each clean row.
+    pub rows: Vec<(usize, PassedRow)>,
+    pub held: Vec<Held>,
 }
 
-/// The sink side, on its own thread: payload batches in record order, each delivered to every
-/// sink as it fills.
-fn deliver_all(
-    setup: &RunSetup<'_>,
-    chunks: std::sync::mpsc::Receiver<Encoded>,
-    sinks: &mut [&mut (dyn SinkHandle + Send)],
-) -> Result<Vec<BatchReport>, RunError> {
-    let format = setup.layout.format().extension();
-    let mut reports = Vec::new();
-    let mut deliver = |batch: Batch| -> Result<(), RunError> {
-        let meta = PayloadMeta {
-            run_id: setup.run_id.to_owned(),
-            municipality: setup.municipality.to_owned(),
-            api: setup.layout.api.to_string(),
-            format,
-            seq: batch.seq,
-            records: batch.records,
-            file_name: setup.layout.payload_file_name(batch.seq),
-        };
-        let mut receipts = Vec::new();
-        if setup.mode == Mode::Run {
-            for sink in sinks.iter_mut() {
-                receipts.push(sink.deliver(&meta, batch.bytes.clone())?);
-            }
-        }
-        reports.push(BatchReport {
-            seq: batch.seq,
-            records: batch.records,
-            bytes: batch.bytes.len(),
-            receipt: (!receipts.is_empty()).then(|| receipts.join(", ")),
-        });
-        Ok(())
-    };
-    let mut writer = PayloadWriter::new(setup.layout);
-    for chunk in chunks {
-        for (half, range) in chunk.records {
-            let bytes = &chunk.halves[half][range];
-            if let Some(batch) = writer
-                .push_encoded(bytes)
-                .map_err(|e| RunError::Payload(e.to_string()))?
-            {
-                deliver(batch)?;
-            }
-        }
+impl Passed {
+    pub fn content(&self, half: usize, row: &PassedRow) -> &[u8] {
+        &self.halves[half][row.content.clone()]
     }
-    if let Some(batch) = writer.finish() {
-        deliver(batch)?;
-    }
-    Ok(reports)
 }
 
-/// Streams the primary source through mapping, checks and delivery: mapping runs on both
-/// cores per chunk, payload writing and delivery on a thread of their own.
-pub fn execute(
+/// What the consumer receives: chunks, then `End` only when the whole export was read. A
+/// consumer that sees the channel close without `End` must not commit anything: a partial read
+/// never becomes a plan.
+pub enum Stream {
+    Chunk(Passed),
+    End,
+}
+
+/// Streams the primary source through mapping and checks: mapping runs on both cores per
+/// chunk, and `consume` runs on a thread of its own over the clean and held rows.
+pub fn execute<T: Send>(
     setup: &RunSetup<'_>,
     primary: &mut (dyn SourceHandle + Send),
     primary_columns: Vec<String>,
     joins: &[JoinIndex],
-    sinks: &mut [&mut (dyn SinkHandle + Send)],
     out: &mut RunOutput,
-) -> Result<(), RunError> {
+    consume: impl FnOnce(std::sync::mpsc::Receiver<Stream>) -> Result<T, RunError> + Send,
+) -> Result<T, RunError> {
     let mut primary_stats = SourceStats {
         name: primary.name().into(),
         plugin: primary.plugin().into(),
         ..Default::default()
     };
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Encoded>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Stream>(2);
     let (chunks_tx, chunks) = std::sync::mpsc::sync_channel::<Result<(Table, bool), RunError>>(2);
     let source_name = primary.name().to_owned();
     let batch_rows = setup.batch_rows;
-    let (read, written) = std::thread::scope(|s| {
-        let delivery = s.spawn(move || deliver_all(setup, rx, sinks));
+    let (read, consumed) = std::thread::scope(|s| {
+        let consumer = s.spawn(move || consume(rx));
         let (work, work_rx) =
             std::sync::mpsc::sync_channel::<(std::sync::Arc<Table>, std::ops::Range<usize>)>(1);
         let (done_tx, done) = std::sync::mpsc::sync_channel(1);
@@ -375,28 +401,31 @@ pub fn execute(
         let lanes = Lanes {
             chunks,
             worker: &worker,
-            delivery: &tx,
+            consumer: &tx,
         };
         let read = read_all(setup, &source_name, lanes, joins, out, &mut primary_stats);
+        if read.is_ok() {
+            // A closed channel means the consumer stopped on an error, which it reports.
+            let _ = tx.send(Stream::End);
+        }
         drop(worker);
         drop(tx);
-        let written = delivery
+        let consumed = consumer
             .join()
-            .unwrap_or_else(|_| Err(RunError::Payload("the delivery thread panicked".into())));
-        (read, written)
+            .unwrap_or_else(|_| Err(RunError::Payload("the diff thread panicked".into())));
+        (read, consumed)
     });
     out.sources.insert(0, primary_stats);
     read?;
-    out.batches = written?;
-    Ok(())
+    consumed
 }
 
 /// How the mapping strand talks to the others: batches in from the reader, the second core's
-/// share of each chunk, records out to delivery.
+/// share of each chunk, rows out to the consumer.
 struct Lanes<'w> {
     chunks: std::sync::mpsc::Receiver<Result<(Table, bool), RunError>>,
     worker: &'w Worker,
-    delivery: &'w std::sync::mpsc::SyncSender<Encoded>,
+    consumer: &'w std::sync::mpsc::SyncSender<Stream>,
 }
 
 fn read_all(
@@ -410,9 +439,9 @@ fn read_all(
     let Lanes {
         chunks,
         worker,
-        delivery: tx,
+        consumer: tx,
     } = lanes;
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<RowKey> = HashSet::new();
     loop {
         let Ok(read) = chunks.recv() else {
             return Ok(());
@@ -420,46 +449,50 @@ fn read_all(
         let (chunk, more) = read?;
         let chunk = std::sync::Arc::new(chunk);
         let halves = check_chunk(setup, &chunk, joins, &mut out.normalisations, worker)?;
-        let mut send = Encoded {
+        let mut send = Passed {
             halves: Vec::with_capacity(halves.len()),
-            records: Vec::with_capacity(chunk.len()),
+            rows: Vec::with_capacity(chunk.len()),
+            held: Vec::new(),
         };
         for (h, half) in halves.into_iter().enumerate() {
             for mut c in half.rows {
                 stats.rows += 1;
                 stats.unreadable_rows += u64::from(c.unreadable);
-                if let (Some(_), Some(identity)) = (&c.encoded, c.identity)
-                    && !seen.insert(identity)
+                if let (Some(_), Some(key)) = (&c.passed, c.key)
+                    && !seen.insert(key)
                 {
                     c.findings
                         .push(Finding::on(Code::DuplicateRecord, FieldRef::Record));
-                    c.encoded = None;
+                    // The first occurrence is what the diff sees; the copy protects nothing.
+                    c.passed = None;
+                    c.held = Held::Row(key);
                 }
                 out.records.rows += 1;
                 out.findings
                     .extend(c.findings.iter().map(|f| (f.code, f.severity)));
-                match c.encoded {
-                    Some(range) => {
-                        out.records.sent += 1;
+                match c.passed {
+                    Some(row) => {
+                        out.records.clean += 1;
                         out.records.with_warnings += u64::from(!c.findings.is_empty());
-                        send.records.push((h, range));
+                        send.rows.push((h, row));
                     }
                     None => {
                         out.records.quarantined += 1;
+                        send.held.push(c.held);
                         out.quarantined.push(Quarantined {
                             source: source_name.to_owned(),
                             line: Some(c.line),
                             history_key: c.history_key,
                             my_number_masked: c.my_number_masked,
                             findings: c.findings,
+                            qkey: c.qkey,
                         });
                     }
                 }
             }
-            send.halves.push(half.encoded);
+            send.halves.push(half.content);
         }
-        // A closed channel means the delivery thread stopped on an error, which it reports.
-        if tx.send(send).is_err() || !more {
+        if tx.send(Stream::Chunk(send)).is_err() || !more {
             return Ok(());
         }
     }

@@ -2,6 +2,7 @@
 
 mod clock;
 mod exit;
+mod ledger_cmd;
 mod lint;
 mod pipeline_cmd;
 
@@ -44,6 +45,20 @@ enum Command {
     Init(pipeline_cmd::InitArgs),
     /// Print the pipeline file's JSON Schema.
     Schema,
+    /// Send the whole current set through the reset API (E11/E12) as PMH's new baseline, after
+    /// showing the plan and asking for confirmation. For switching from full to diff sync, or
+    /// after a vendor change renumbered history keys.
+    ///
+    /// Exit status: as `run`.
+    Reset(pipeline_cmd::ResetArgs),
+    /// What the pipeline's ledger holds: last runs, rows accepted / pending / quarantined,
+    /// batches awaiting results, the oldest quarantined row.
+    Status(ledger_cmd::StatusArgs),
+    /// Results from PMH for delivered batches.
+    Results {
+        #[command(subcommand)]
+        command: ledger_cmd::ResultsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +71,9 @@ fn main() -> ExitCode {
         Command::Plugins(args) => pipeline_cmd::plugins(args),
         Command::Init(args) => pipeline_cmd::init(args),
         Command::Schema => pipeline_cmd::schema(),
+        Command::Reset(args) => pipeline_cmd::reset(args),
+        Command::Status(args) => ledger_cmd::status(args),
+        Command::Results { command } => ledger_cmd::results(command),
     }
 }
 

@@ -23,6 +23,23 @@ pub struct RunArgs {
     /// No progress bar and no summary on success.
     #[arg(long, short)]
     quiet: bool,
+    /// Confirm that this run may remove exactly N history rows from PMH (past the mass-change
+    /// guard). The number must match the run's own count, so a confirmation never carries over
+    /// to a different day's surprise.
+    #[arg(long, value_name = "N")]
+    confirm_deletions: Option<u64>,
+    /// Send rows PMH rejected even if the source has not changed them.
+    #[arg(long)]
+    retry_quarantined: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Do not ask: this is the confirmation (needed when not run from a terminal).
+    #[arg(long)]
+    yes: bool,
 }
 
 #[derive(Args, Debug)]
@@ -49,14 +66,14 @@ pub struct InitArgs {
     path: PathBuf,
 }
 
-fn fail(command: &str, e: &dyn std::fmt::Display, code: u8) -> ExitCode {
+pub(crate) fn fail(command: &str, e: &dyn std::fmt::Display, code: u8) -> ExitCode {
     eprintln!("pmhlink {command}: {e}");
     ExitCode::from(code)
 }
 
 /// Loads the pipeline file and the plugins it can see, and moves into the pipeline's directory
 /// so that relative paths in plugin settings mean the same as in the file.
-fn prepare(command: &str, path: &Path) -> Result<(Pipeline, Host, PathBuf), ExitCode> {
+pub(crate) fn prepare(command: &str, path: &Path) -> Result<(Pipeline, Host, PathBuf), ExitCode> {
     // Absolute, so that the pipeline's directory still means the same after moving into it.
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let pipeline = Pipeline::load(&absolute).map_err(|e| fail(command, &e, exit::CONFIG))?;
@@ -83,11 +100,69 @@ pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
         mode,
         business_date: args.date.unwrap_or_else(crate::clock::today_in_japan),
         progress: !args.quiet,
+        reset: false,
+        confirm_deletions: args.confirm_deletions,
+        retry_rejected: args.retry_quarantined,
     };
-    match pipeline::run(&pipeline, &path, &host, &opts) {
+    execute(command, &pipeline, &host, &path, &opts, args.quiet)
+}
+
+/// `pmhlink reset`: first the plan of the new baseline, then (confirmed) the run.
+pub fn reset(args: ResetArgs) -> ExitCode {
+    let command = "reset";
+    let (pipeline, host, path) = match prepare(command, &args.run.pipeline) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut opts = Options {
+        mode: Mode::Plan,
+        business_date: args.run.date.unwrap_or_else(crate::clock::today_in_japan),
+        progress: !args.run.quiet,
+        reset: true,
+        confirm_deletions: args.run.confirm_deletions,
+        retry_rejected: true,
+    };
+    let planned = execute(command, &pipeline, &host, &path, &opts, false);
+    if planned != ExitCode::from(exit::OK) && planned != ExitCode::from(exit::QUARANTINED) {
+        return planned;
+    }
+    if !args.yes {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() {
+            return fail(
+                command,
+                &"a reset replaces everything PMH holds for this pipeline; run it from a terminal to confirm, or pass --yes",
+                exit::CONFIG,
+            );
+        }
+        print!(
+            "PMH の登録内容をこの内容で置き換えます。確認のため団体コード ({}) を入力してください: ",
+            pipeline.municipality.code
+        );
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if answer.trim() != pipeline.municipality.code {
+            return fail(command, &"not confirmed; nothing was sent", exit::ABORTED);
+        }
+    }
+    opts.mode = Mode::Run;
+    execute(command, &pipeline, &host, &path, &opts, args.run.quiet)
+}
+
+fn execute(
+    command: &str,
+    pipeline: &Pipeline,
+    host: &Host,
+    path: &Path,
+    opts: &Options,
+    quiet: bool,
+) -> ExitCode {
+    let args_quiet = quiet;
+    match pipeline::run(pipeline, path, host, opts) {
         Ok(done) => {
             let r = &done.report;
-            if !args.quiet || r.exit_code != exit::OK {
+            if !args_quiet || r.exit_code != exit::OK {
                 println!(
                     "pmhlink {command}: {} ({}) {} 業務日 {} 実行ID {}",
                     r.municipality_name, r.municipality_code, r.api, r.business_date, r.run_id
@@ -104,6 +179,9 @@ pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
                 }
                 for s in &r.sinks {
                     println!("  送信先 {s}");
+                }
+                for id in &r.resumed {
+                    println!("  中断していた実行 {id} の送信を再開し、完了しました");
                 }
                 if let Some(e) = &r.error {
                     println!("  中止の理由: {e}");

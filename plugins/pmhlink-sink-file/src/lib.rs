@@ -107,15 +107,31 @@ impl SinkPlugin for FileSink {
         let run = self.run_for(id)?;
         let sha256 = run.deliver(name, &payload.bytes, payload.records, payload.seq)?;
         Ok(RReceipt {
-            id: name.into(),
+            id: format!("{id}/{name}").into(),
             detail: sha256.into(),
         })
     }
 
-    fn poll(&mut self, _receipt: RReceipt) -> Result<ROutcome, PluginError> {
-        // Files in a drop folder are uploaded by hand; results come back through `import`.
+    fn poll(&mut self, receipt: RReceipt) -> Result<ROutcome, PluginError> {
+        // A file counts as delivered once it is final in the run's folder with the content it
+        // was given; one still in a partial folder (or gone) was not, and is sent again. Its
+        // result comes back by hand, through `import`, so a final file stays pending.
+        let final_file = receipt
+            .id
+            .split_once('/')
+            .filter(|(id, name)| {
+                check_name("run id", id).is_ok() && check_name("file name", name).is_ok()
+            })
+            .map(|(id, name)| run::final_dir(&self.dir, id).join(name));
+        let delivered = final_file
+            .and_then(|path| fs::read(path).ok())
+            .is_some_and(|bytes| run::sha256_hex(&bytes) == receipt.detail.as_str());
         Ok(ROutcome {
-            state: ROutcomeState::Pending,
+            state: if delivered {
+                ROutcomeState::Pending
+            } else {
+                ROutcomeState::Failed
+            },
             result_bytes: RVec::new(),
         })
     }

@@ -72,23 +72,29 @@ fn three_files_and_a_manifest_on_commit() {
     assert!(health.contains("writable"), "{health}");
     assert!(dir.is_dir(), "check creates the folder");
 
+    let mut receipts = Vec::new();
     for (i, (name, bytes)) in FILES.iter().enumerate() {
         let receipt = deliver(&mut sink, payload("r1", name, i as u32 + 1, bytes)).unwrap();
         assert_eq!(
             (receipt.id.as_str(), receipt.detail.as_str()),
-            (*name, hex(bytes).as_str())
+            (format!("r1/{name}").as_str(), hex(bytes).as_str())
         );
-        // Nothing is final before the commit.
+        // Nothing is final before the commit: a resumed run must send it again.
         assert_eq!(listing(&dir), [".r1.partial"]);
-        let state = sink.poll(receipt).unwrap();
+        let state = sink.poll(receipt.clone()).unwrap();
         assert_eq!(
             (state.state, state.result_bytes.len()),
-            (ROutcomeState::Pending, 0)
+            (ROutcomeState::Failed, 0)
         );
+        receipts.push(receipt);
     }
     let host = json!({"run_id": "r1", "municipality": "139998", "records": 60});
     let summary = sink.finish(end("r1", true, &host)).unwrap();
     assert!(summary.contains("3 files"), "{summary}");
+    // Final files await their results, which come back by hand.
+    for receipt in receipts {
+        assert_eq!(sink.poll(receipt).unwrap().state, ROutcomeState::Pending);
+    }
 
     assert_eq!(listing(&dir), ["r1"]);
     let run = dir.join("r1");

@@ -1,0 +1,91 @@
+//! Rows of the export that failed a check, remembered across runs: since when, how many runs in
+//! a row. A row that passes again (or leaves the export) drops out.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use crate::error::{LedgerError, Result};
+use crate::store::{Ledger, now_unix};
+
+/// A row quarantined by this run's checks.
+pub struct HeldRow<'a> {
+    /// The row key when the row could be identified, else a keyed hash of the source row.
+    pub qkey: [u8; 16],
+    /// Finding codes, comma-separated.
+    pub codes: &'a str,
+    pub history_key: Option<&'a str>,
+    pub source: &'a str,
+    pub line: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct QuarantineChange {
+    pub new: u64,
+    pub continuing: u64,
+    pub recovered: u64,
+}
+
+impl Ledger {
+    /// Replaces the set of rows held by checks with this run's.
+    pub fn record_check_quarantine(
+        &mut self,
+        run_id: &str,
+        rows: &[HeldRow<'_>],
+    ) -> Result<QuarantineChange> {
+        let previous = self.previous_reading_run(run_id)?;
+        let path = self.path.clone();
+        let sql = |e| LedgerError::from_sql(&path, e);
+        let tx = self.conn.transaction().map_err(sql)?;
+        let now = now_unix();
+        let mut change = QuarantineChange::default();
+        for row in rows {
+            let last: Option<String> = tx
+                .query_row(
+                    "SELECT last_run FROM quarantine WHERE qkey = ?1 AND kind = 'check'",
+                    [&row.qkey[..]],
+                    |r| r.get(0),
+                )
+                .ok();
+            let in_a_row = match &last {
+                Some(l) if Some(l) == previous.as_ref() => {
+                    change.continuing += 1;
+                    "runs_in_a_row + 1"
+                }
+                Some(l) if l == run_id => "runs_in_a_row",
+                _ => {
+                    change.new += 1;
+                    "1"
+                }
+            };
+            tx.execute(
+                &format!(
+                    "INSERT INTO quarantine (qkey, kind, codes, history_key, source, line, first_run, first_at, last_run, last_at, runs_in_a_row)
+                     VALUES (?1, 'check', ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?7, 1)
+                     ON CONFLICT (qkey) DO UPDATE SET codes = ?2, history_key = ?3, source = ?4, line = ?5,
+                       first_run = CASE WHEN {in_a_row} = 1 THEN ?6 ELSE first_run END,
+                       first_at = CASE WHEN {in_a_row} = 1 THEN ?7 ELSE first_at END,
+                       last_run = ?6, last_at = ?7, runs_in_a_row = {in_a_row}
+                     WHERE kind = 'check'"
+                ),
+                params![
+                    &row.qkey[..],
+                    row.codes,
+                    row.history_key,
+                    row.source,
+                    row.line,
+                    run_id,
+                    now
+                ],
+            )
+            .map_err(sql)?;
+        }
+        change.recovered = tx
+            .execute(
+                "DELETE FROM quarantine WHERE kind = 'check' AND last_run != ?1",
+                [run_id],
+            )
+            .map_err(sql)? as u64;
+        tx.commit().map_err(sql)?;
+        Ok(change)
+    }
+}

@@ -1,0 +1,285 @@
+//! Results settle submissions: each record PMH accepted becomes what the ledger holds, each it
+//! refused goes to quarantine with PMH's reason, all in one transaction with the result that
+//! proved it. When a run's last batch settles, rows it dropped by omission are forgotten.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::delivery::{SubmissionState, submission};
+use crate::error::{LedgerError, Result};
+use crate::plan::key16;
+use crate::store::{Ledger, now_unix};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Accepted,
+    /// PMH's error codes and message (about the rule, never the data).
+    Rejected {
+        codes: Vec<String>,
+        message: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct RecordSettlement {
+    /// 1-based position in the batch.
+    pub number: u32,
+    /// Keyed hash of the history key the result names, when it names one.
+    pub hk_hash: Option<[u8; 16]>,
+    pub outcome: RecordOutcome,
+}
+
+#[derive(Clone, Debug)]
+pub enum Settlement {
+    Records(Vec<RecordSettlement>),
+    /// The whole task failed: its rows are sent again by the next run.
+    TaskFailed,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Settled {
+    pub accepted: u64,
+    pub rejected: u64,
+    pub failed: u64,
+    /// The run's last open batch settled with this one.
+    pub run_settled: bool,
+}
+
+/// A plan row as settling needs it; the content stays sealed (it moves as it is).
+struct PlanRow {
+    key: Vec<u8>,
+    action: String,
+    digest: Vec<u8>,
+    shield: Vec<u8>,
+    hk_hash: Vec<u8>,
+    content: Vec<u8>,
+}
+
+/// Forgets the rows a settled run dropped by omission and its plan (the accepted rows hold the
+/// content now), and marks it settled.
+pub(crate) fn settle_run(tx: &Transaction<'_>, run_id: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM rows WHERE row_key IN (SELECT row_key FROM plan_rows WHERE run_id = ?1 AND action = 'omit')",
+        [run_id],
+    )?;
+    tx.execute("DELETE FROM plan_rows WHERE run_id = ?1", [run_id])?;
+    tx.execute(
+        "UPDATE runs SET state = 'settled' WHERE run_id = ?1 AND state IN ('prepared', 'delivered')",
+        [run_id],
+    )?;
+    Ok(())
+}
+
+impl Ledger {
+    /// Keyed hashes of the history keys of batch `seq`, in record order: how a result file is
+    /// matched to the batch it answers without decrypting anything.
+    pub fn submission_hk_hashes(&self, run_id: &str, seq: u32) -> Result<Vec<[u8; 16]>> {
+        let sql = |e| self.sql(e);
+        let Some(s) = self
+            .query_submissions(
+                "SELECT run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at
+                 FROM submissions WHERE run_id = ?1 AND seq = ?2",
+                params![run_id, seq],
+            )?
+            .into_iter()
+            .next()
+        else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT hk_hash FROM plan_rows WHERE run_id = ?1 AND position >= ?2 AND position < ?3 ORDER BY position",
+            )
+            .map_err(sql)?;
+        let hashes = stmt
+            .query_map(
+                params![
+                    run_id,
+                    s.first_position,
+                    s.first_position + u64::from(s.records)
+                ],
+                |r| Ok(key16(r.get(0)?)),
+            )
+            .map_err(sql)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(sql)?;
+        Ok(hashes)
+    }
+
+    /// Settles batch `seq` of `run_id` with its result. Either every record of the result is
+    /// applied or, on any mismatch, nothing is.
+    pub fn settle(
+        &mut self,
+        run_id: &str,
+        seq: u32,
+        settlement: &Settlement,
+        result_sha256: &str,
+    ) -> Result<Settled> {
+        let path = self.path.clone();
+        let sql = |e| LedgerError::from_sql(&path, e);
+        let mismatch = |m: String| LedgerError::ResultMismatch {
+            path: path.clone(),
+            message: format!("batch {seq} of run {run_id}: {m}"),
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let sub = tx
+            .query_row(
+                "SELECT run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at
+                 FROM submissions WHERE run_id = ?1 AND seq = ?2",
+                params![run_id, seq],
+                submission,
+            )
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| mismatch("no such batch in this ledger".into()))?;
+        match sub.state {
+            SubmissionState::Delivered => {}
+            SubmissionState::Staged => {
+                return Err(mismatch(
+                    "it was never made final by its sinks (run the pipeline to resume it first)"
+                        .into(),
+                ));
+            }
+            SubmissionState::Settled | SubmissionState::Failed => {
+                return Err(mismatch("its result was already imported".into()));
+            }
+        }
+        let now = now_unix();
+        let mut settled = Settled::default();
+        match settlement {
+            Settlement::TaskFailed => {
+                settled.failed = u64::from(sub.records);
+                tx.execute(
+                    "UPDATE plan_rows SET state = 'failed' WHERE run_id = ?1 AND position >= ?2 AND position < ?3",
+                    params![run_id, sub.first_position, sub.first_position + u64::from(sub.records)],
+                )
+                .map_err(sql)?;
+            }
+            Settlement::Records(records) => {
+                if records.len() != sub.records as usize {
+                    return Err(mismatch(format!(
+                        "the result has {} records, the batch sent {}",
+                        records.len(),
+                        sub.records
+                    )));
+                }
+                let mut seen = vec![false; records.len()];
+                for rec in records {
+                    let Some(slot) = seen.get_mut((rec.number as usize).wrapping_sub(1)) else {
+                        return Err(mismatch(format!(
+                            "record number {} is outside the batch (1–{})",
+                            rec.number, sub.records
+                        )));
+                    };
+                    if std::mem::replace(slot, true) {
+                        return Err(mismatch(format!(
+                            "record number {} appears twice",
+                            rec.number
+                        )));
+                    }
+                    let position = sub.first_position + u64::from(rec.number) - 1;
+                    let row: PlanRow = tx
+                        .query_row(
+                            "SELECT row_key, action, digest, shield, hk_hash, content FROM plan_rows WHERE run_id = ?1 AND position = ?2",
+                            params![run_id, position],
+                            |r| Ok(PlanRow { key: r.get(0)?, action: r.get(1)?, digest: r.get(2)?, shield: r.get(3)?, hk_hash: r.get(4)?, content: r.get(5)? }),
+                        )
+                        .map_err(sql)?;
+                    let PlanRow {
+                        key,
+                        action,
+                        digest,
+                        shield,
+                        hk_hash,
+                        content,
+                    } = row;
+                    if let Some(h) = rec.hk_hash
+                        && h[..] != hk_hash[..]
+                    {
+                        return Err(mismatch(format!(
+                            "record {} names a different history key than the batch sent there",
+                            rec.number
+                        )));
+                    }
+                    let state = match &rec.outcome {
+                        RecordOutcome::Accepted => {
+                            settled.accepted += 1;
+                            if action == "delete" {
+                                tx.execute("DELETE FROM rows WHERE row_key = ?1", [&key])
+                                    .map_err(sql)?;
+                            } else {
+                                tx.execute(
+                                    "INSERT OR REPLACE INTO rows (row_key, shield, digest, content, accepted_run, accepted_at)
+                                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                    params![key, shield, digest, content, run_id, now],
+                                )
+                                .map_err(sql)?;
+                            }
+                            // Only new content answers a refusal: a kept or re-sent row is
+                            // the old accepted version, and the refused content still waits for
+                            // a change in the source.
+                            if matches!(action.as_str(), "register" | "update" | "delete") {
+                                tx.execute(
+                                    "DELETE FROM quarantine WHERE qkey = ?1 AND kind = 'rejected'",
+                                    [&key],
+                                )
+                                .map_err(sql)?;
+                            }
+                            "accepted"
+                        }
+                        RecordOutcome::Rejected { codes, message } => {
+                            settled.rejected += 1;
+                            tx.execute(
+                                "INSERT INTO quarantine (qkey, kind, codes, message, digest, first_run, first_at, last_run, last_at, runs_in_a_row)
+                                 VALUES (?1, 'rejected', ?2, ?3, ?4, ?5, ?6, ?5, ?6, 1)
+                                 ON CONFLICT (qkey) DO UPDATE SET kind = 'rejected', codes = ?2, message = ?3, digest = ?4,
+                                   last_run = ?5, last_at = ?6, runs_in_a_row = runs_in_a_row + 1",
+                                params![key, codes.join(","), message, digest, run_id, now],
+                            )
+                            .map_err(sql)?;
+                            "rejected"
+                        }
+                    };
+                    tx.execute(
+                        "UPDATE plan_rows SET state = ?3 WHERE run_id = ?1 AND position = ?2",
+                        params![run_id, position, state],
+                    )
+                    .map_err(sql)?;
+                }
+            }
+        }
+        let state = match settlement {
+            Settlement::TaskFailed => SubmissionState::Failed,
+            Settlement::Records(_) => SubmissionState::Settled,
+        };
+        tx.execute(
+            "UPDATE submissions SET state = ?3, settled_at = ?4, result_sha256 = ?5 WHERE run_id = ?1 AND seq = ?2",
+            params![run_id, seq, state.as_str(), now, result_sha256],
+        )
+        .map_err(sql)?;
+        let open: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM submissions WHERE run_id = ?1 AND state IN ('staged', 'delivered')",
+                [run_id],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        let run_done: bool = tx
+            .query_row(
+                "SELECT count(*) FROM runs WHERE run_id = ?1 AND state = 'delivered'",
+                [run_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sql)?
+            > 0;
+        if open == 0 && run_done {
+            settle_run(&tx, run_id).map_err(sql)?;
+            settled.run_settled = true;
+        }
+        tx.commit().map_err(sql)?;
+        if settled.run_settled {
+            self.reclaim()?;
+        }
+        Ok(settled)
+    }
+}

@@ -1,0 +1,202 @@
+//! Opening a ledger: one SQLite file, held exclusively for as long as it is open, migrated
+//! forward, and proven to belong to the key before anything is read.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::error::{LedgerError, Result};
+use crate::keys::{Keys, MasterKey};
+use crate::schema::{MIGRATIONS, VERSION};
+
+/// Fault injection for tests: caps the file at this many pages, so "disk full" can be shown on
+/// any file system (SQLite reports it exactly as a full disk).
+const MAX_PAGES_ENV: &str = "PMHLINK_TEST_LEDGER_MAX_PAGES";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Creates the ledger when there is none.
+    CreateOrOpen,
+    /// The ledger must exist.
+    Existing,
+}
+
+/// A pipeline's ledger. Holding one means holding the file's lock: a second process (a second
+/// run, or `status` during a run) is told the ledger is in use.
+pub struct Ledger {
+    pub(crate) conn: Connection,
+    pub(crate) keys: Keys,
+    pub(crate) path: PathBuf,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+pub(crate) fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl Ledger {
+    pub fn open(path: &Path, master: &MasterKey, access: Access) -> Result<Ledger> {
+        let exists = path.exists();
+        if !exists && access == Access::Existing {
+            return Err(LedgerError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        if !exists && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| LedgerError::other(path, format!("cannot create its folder: {e}")))?;
+        }
+        let sql = |e| LedgerError::from_sql(path, e);
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if !exists {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
+        conn.busy_timeout(Duration::from_millis(500)).map_err(sql)?;
+        // Exclusive locking keeps the lock from the first write until the file is closed, so a
+        // run and a second run can never interleave; WAL with full sync makes each commit
+        // durable and a killed process's half-written transaction invisible.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+            .map_err(sql)?;
+        if !exists {
+            // Only settable before the first table: lets settled plan rows give their pages back.
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .map_err(sql)?;
+        }
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
+        if let Some(pages) = std::env::var(MAX_PAGES_ENV)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            conn.pragma_update(None, "max_page_count", pages)
+                .map_err(sql)?;
+        }
+        let mut ledger = Ledger {
+            conn,
+            keys: Keys::new(master),
+            path: path.to_owned(),
+        };
+        ledger.prepare(!exists)?;
+        Ok(ledger)
+    }
+
+    /// Takes the lock, refuses a newer schema, migrates an older one and checks the key, in one
+    /// transaction: a failure leaves the file as it was.
+    fn prepare(&mut self, created: bool) -> Result<()> {
+        let path = self.path.clone();
+        let sql = |e| LedgerError::from_sql(&path, e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+            .map_err(sql)?;
+        let found: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql)?;
+        if found > VERSION {
+            return Err(LedgerError::Newer {
+                path,
+                found,
+                supported: VERSION,
+            });
+        }
+        let has_meta: bool = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sql)?
+            > 0;
+        if found == 0 && !created && has_meta {
+            return Err(LedgerError::Corrupt {
+                path,
+                detail: "its schema version is missing".into(),
+            });
+        }
+        if found == 0 && !created {
+            let tables: i64 = tx
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+                .map_err(sql)?;
+            if tables > 0 {
+                return Err(LedgerError::other(
+                    &path,
+                    "this SQLite file is not a pmhlink ledger",
+                ));
+            }
+        }
+        for (version, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            tx.execute_batch(migration).map_err(sql)?;
+            tx.pragma_update(None, "user_version", version as i64 + 1)
+                .map_err(sql)?;
+        }
+        let check = self.keys.check_value();
+        let stored: Option<Vec<u8>> = tx
+            .query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql)?;
+        match stored {
+            Some(stored) if stored != check => return Err(LedgerError::WrongKey { path }),
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO meta (name, value) VALUES ('key_check', ?1), ('created_by', ?2), ('created_at', ?3)",
+                    params![
+                        &check[..],
+                        env!("CARGO_PKG_VERSION").as_bytes(),
+                        now_unix().to_string().as_bytes()
+                    ],
+                )
+                .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn sql(&self, e: rusqlite::Error) -> LedgerError {
+        LedgerError::from_sql(&self.path, e)
+    }
+
+    /// The schema version this pmhlink writes.
+    pub fn schema_version() -> i64 {
+        VERSION
+    }
+
+    /// Gives back pages freed by settled runs' plan rows.
+    pub(crate) fn reclaim(&self) -> Result<()> {
+        self.conn
+            .execute_batch("PRAGMA incremental_vacuum")
+            .map_err(|e| self.sql(e))
+    }
+
+    /// The file's size on disk, the write-ahead log included.
+    pub fn size_bytes(&self) -> u64 {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        [self.path.as_path(), wal.as_path()]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+}

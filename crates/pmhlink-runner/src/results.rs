@@ -1,0 +1,232 @@
+//! `pmhlink results import`: a result file from PMH (the profile's result format) settles the
+//! batch it answers. The manual route's loop: payload files go out through the drop folder, the
+//! agency's tool or a person uploads them, and the result files come back here.
+
+use std::path::Path;
+
+use pmhlink_config::Pipeline;
+use pmhlink_ledger::{
+    Access, Keys, Ledger, RecordOutcome, RecordSettlement, Settled, Settlement, Submission,
+};
+use pmhlink_plugin_host::Host;
+use pmhlink_profile::result::{Outcome, TaskResult, TaskStatus};
+
+use crate::deliver::{Receipt, sha256_hex};
+use crate::pipeline::{PipelineError, load_profile, master_key};
+
+/// Which batch a result answers, when the operator names it (`RUN_ID:SEQ`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRef {
+    pub run_id: String,
+    pub seq: u32,
+}
+
+impl std::str::FromStr for BatchRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (run_id, seq) = s
+            .rsplit_once(':')
+            .ok_or_else(|| format!("`{s}`: expected RUN_ID:SEQ"))?;
+        let seq = seq
+            .parse()
+            .map_err(|_| format!("`{s}`: the batch number after `:` is not a number"))?;
+        Ok(BatchRef {
+            run_id: run_id.to_owned(),
+            seq,
+        })
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Imported {
+    pub file: String,
+    pub run_id: String,
+    pub seq: u32,
+    pub settled: Settled,
+}
+
+/// Parses a result in the profile's format: JSON when it starts with `{`, else CSV.
+fn parse(pipeline: &Pipeline, bytes: &[u8]) -> Result<TaskResult, PipelineError> {
+    let profile = load_profile(pipeline)?;
+    let first = bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(bytes)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace());
+    let format = if first == Some(&b'{') {
+        pmhlink_profile::Format::Json
+    } else {
+        pmhlink_profile::Format::Csv
+    };
+    pmhlink_profile::result::read(&profile.result, format, bytes)
+        .map_err(|e| PipelineError::Input(e.to_string()))
+}
+
+fn fits(ledger: &Ledger, keys: &Keys, s: &Submission, result: &TaskResult) -> bool {
+    if result.records.len() != s.records as usize {
+        return false;
+    }
+    let Ok(hashes) = ledger.submission_hk_hashes(&s.run_id, s.seq) else {
+        return false;
+    };
+    result.records.iter().all(|r| {
+        let Some(sent) = hashes.get((r.record_number as usize).wrapping_sub(1)) else {
+            return false;
+        };
+        r.history_key
+            .as_deref()
+            .is_none_or(|k| keys.history_key_hash(k) == *sent)
+    })
+}
+
+/// The batch awaiting results that `result` answers: the one named, the one whose receipt is
+/// the result's task id, or the only one whose records and history keys it matches.
+fn find_batch(
+    ledger: &Ledger,
+    result: &TaskResult,
+    named: Option<&BatchRef>,
+) -> Result<Submission, String> {
+    let waiting = ledger.awaiting_results().map_err(|e| e.to_string())?;
+    let keys = ledger.keys();
+    if let Some(b) = named {
+        return waiting
+            .into_iter()
+            .find(|s| s.run_id == b.run_id && s.seq == b.seq)
+            .ok_or_else(|| {
+                format!(
+                    "batch {}:{} is not awaiting a result in this ledger",
+                    b.run_id, b.seq
+                )
+            });
+    }
+    if let Some(s) = waiting.iter().find(|s| {
+        s.receipts
+            .iter()
+            .any(|r| Receipt::from_ledger(r).id == result.task_id)
+    }) {
+        return Ok(s.clone());
+    }
+    let fitting: Vec<&Submission> = waiting
+        .iter()
+        .filter(|s| fits(ledger, keys, s, result))
+        .collect();
+    match fitting.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] if waiting.is_empty() => {
+            Err("no batch of this pipeline is awaiting a result; is it for another pipeline, or already imported?".into())
+        }
+        [] => Err(format!(
+            "it answers none of the {} batches awaiting results (their record counts and history keys differ); is it for another run or pipeline? Awaiting: {}",
+            waiting.len(),
+            waiting
+                .iter()
+                .take(5)
+                .map(|s| format!("{}:{} ({} records)", s.run_id, s.seq, s.records))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        several => Err(format!(
+            "it fits {} batches ({}); name one with --batch RUN_ID:SEQ",
+            several.len(),
+            several
+                .iter()
+                .map(|s| format!("{}:{}", s.run_id, s.seq))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+fn settlement(keys: &Keys, result: &TaskResult) -> Settlement {
+    if result.status == TaskStatus::Failed {
+        return Settlement::TaskFailed;
+    }
+    Settlement::Records(
+        result
+            .records
+            .iter()
+            .map(|r| RecordSettlement {
+                number: r.record_number,
+                hk_hash: r.history_key.as_deref().map(|k| keys.history_key_hash(k)),
+                outcome: match &r.outcome {
+                    Outcome::Accepted => RecordOutcome::Accepted,
+                    Outcome::Rejected(errors) => RecordOutcome::Rejected {
+                        codes: errors.iter().map(|e| e.code.clone()).collect(),
+                        message: errors
+                            .iter()
+                            .map(|e| match &e.item {
+                                Some(item) => format!("{item}: {}", e.message),
+                                None => e.message.clone(),
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    },
+                },
+            })
+            .collect(),
+    )
+}
+
+/// Reads one result file through the pipeline's first sink (its `import` verb) or, without
+/// sinks, from disk.
+fn read_file(pipeline: &Pipeline, host: &Host, file: &Path) -> Result<Vec<u8>, PipelineError> {
+    let shown = file.display();
+    match pipeline.sinks.first() {
+        Some(spec) => {
+            let mut sink = host.open_sink(
+                &spec.plugin,
+                &serde_json::Value::Object(spec.config.value().clone()),
+            )?;
+            sink.import(&file.to_string_lossy())
+                .map_err(|e| PipelineError::Input(format!("{shown}: {e}")))
+        }
+        None => std::fs::read(file).map_err(|e| PipelineError::Input(format!("{shown}: {e}"))),
+    }
+}
+
+/// Imports result files in order; each settles one batch in one transaction, or nothing.
+pub fn import(
+    pipeline: &Pipeline,
+    host: &Host,
+    files: &[std::path::PathBuf],
+    named: Option<&BatchRef>,
+) -> Result<Vec<Imported>, PipelineError> {
+    let key = master_key(pipeline, false)?;
+    let mut ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
+        .map_err(PipelineError::Ledger)?;
+    let mut done = Vec::new();
+    for file in files {
+        let shown = file.display().to_string();
+        let bytes = read_file(pipeline, host, file)?;
+        let result = parse(pipeline, &bytes)
+            .map_err(|e| PipelineError::Input(format!("result file {shown}: {e}")))?;
+        if result.status == TaskStatus::Processing {
+            return Err(PipelineError::Input(format!(
+                "result file {shown}: the task is still processing; import its final result"
+            )));
+        }
+        let batch = find_batch(&ledger, &result, named)
+            .map_err(|m| PipelineError::Input(format!("result file {shown}: {m}")))?;
+        let settled = ledger
+            .settle(
+                &batch.run_id,
+                batch.seq,
+                &settlement(ledger.keys(), &result),
+                &sha256_hex(&bytes),
+            )
+            .map_err(|e| match e {
+                pmhlink_ledger::LedgerError::ResultMismatch { .. } => {
+                    PipelineError::Input(format!("result file {shown}: {e}"))
+                }
+                e => PipelineError::Ledger(e),
+            })?;
+        done.push(Imported {
+            file: shown,
+            run_id: batch.run_id,
+            seq: batch.seq,
+            settled,
+        });
+    }
+    Ok(done)
+}

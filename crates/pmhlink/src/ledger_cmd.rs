@@ -1,0 +1,188 @@
+//! `pmhlink status` and `pmhlink results import`: what the ledger holds, and the route back
+//! from PMH for results that arrive as files.
+//!
+//! Exit statuses: `status` 0, or 2 (pipeline/key) / 4 (ledger locked, damaged, …);
+//! `results import` 0 every record accepted, 3 some rejected (quarantined), 2 the file is
+//! unreadable or answers no batch awaiting a result (nothing settled), 4 the ledger failed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use pmhlink_ledger::{Access, Ledger};
+use pmhlink_runner::pipeline::{self, PipelineError, exit};
+use pmhlink_runner::report::rfc3339_utc;
+use pmhlink_runner::results::{self, BatchRef};
+
+use crate::pipeline_cmd::{fail, prepare};
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The pipeline file (TOML or YAML).
+    pipeline: PathBuf,
+    /// Print the status as JSON.
+    #[arg(long)]
+    json: bool,
+    /// How many recent runs to show.
+    #[arg(long, default_value_t = 10)]
+    runs: u32,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResultsCommand {
+    /// Settle batches with result files from PMH (E03/E04, E07/E08, E13/E14 in the profile's
+    /// result format): accepted rows become what the ledger holds, rejected ones are
+    /// quarantined with PMH's reason.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The pipeline file (TOML or YAML).
+    pipeline: PathBuf,
+    /// Result files, imported in order.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The batch the result answers, when it cannot be told from the file (RUN_ID:SEQ).
+    #[arg(long, value_name = "RUN_ID:SEQ")]
+    batch: Option<BatchRef>,
+    /// Print what was settled as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn status(args: StatusArgs) -> ExitCode {
+    let (pipeline, _host, _path) = match prepare("status", &args.pipeline) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let status = (|| -> Result<_, PipelineError> {
+        let key = pipeline::master_key(&pipeline, false)?;
+        let ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
+            .map_err(PipelineError::Ledger)?;
+        ledger.status(args.runs).map_err(PipelineError::Ledger)
+    })();
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => return fail("status", &e, e.exit_code()),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).expect("status serialises")
+        );
+        return ExitCode::from(exit::OK);
+    }
+    println!(
+        "pmhlink status: {} ({})  台帳 {} ({:.1} MB)",
+        pipeline.municipality.name,
+        pipeline.municipality.code,
+        status.ledger,
+        status.size_bytes as f64 / 1e6
+    );
+    println!("  PMH 登録済み(受理)   {} 行", status.accepted_rows);
+    println!("  結果待ち             {} 行", status.pending_rows);
+    println!(
+        "  隔離 (チェック)      {} 行 / PMH で不受理 {} 行",
+        status.quarantined_by_checks, status.rejected_by_pmh
+    );
+    if let (Some(days), Some(since)) = (
+        status.oldest_quarantine_days,
+        status.oldest_quarantine_since,
+    ) {
+        println!(
+            "  最も古い隔離         {} 日前から ({})",
+            days,
+            rfc3339_utc(since)
+        );
+    }
+    for id in &status.unfinished_runs {
+        println!("  中断中の実行 {id}: 次回の実行で続きから送信します");
+    }
+    println!("  結果待ちの送信 {} 件", status.awaiting_results.len());
+    for s in status.awaiting_results.iter().take(20) {
+        println!(
+            "    {}:{} {} {}件 ({} 送信)",
+            s.run_id,
+            s.seq,
+            s.api,
+            s.records,
+            rfc3339_utc(s.delivered_at.unwrap_or(s.staged_at))
+        );
+    }
+    println!("  最近の実行:");
+    for r in &status.recent_runs {
+        let sent = r.counts.get("sent").and_then(|v| v.as_u64()).unwrap_or(0);
+        println!(
+            "    {} #{} {} {} {} 送信 {}件{}",
+            r.run_id,
+            r.attempt,
+            r.business_date,
+            r.kind,
+            r.state.as_str(),
+            sent,
+            r.message
+                .as_deref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default()
+        );
+    }
+    ExitCode::from(exit::OK)
+}
+
+pub fn results(command: ResultsCommand) -> ExitCode {
+    match command {
+        ResultsCommand::Import(args) => import(args),
+    }
+}
+
+fn import(args: ImportArgs) -> ExitCode {
+    let (pipeline, host, _path) = match prepare("results import", &args.pipeline) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    // Relative file names are the operator's, from where they ran the command.
+    let files: Vec<PathBuf> = args
+        .files
+        .iter()
+        .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
+        .collect();
+    match results::import(&pipeline, &host, &files, args.batch.as_ref()) {
+        Ok(done) => {
+            let rejected: u64 = done.iter().map(|d| d.settled.rejected).sum();
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&done).expect("results serialise")
+                );
+            } else {
+                for d in &done {
+                    println!(
+                        "pmhlink results import: {} → {}:{} 受理 {}件, 不受理 {}件{}{}",
+                        d.file,
+                        d.run_id,
+                        d.seq,
+                        d.settled.accepted,
+                        d.settled.rejected,
+                        if d.settled.failed > 0 {
+                            format!(", タスク失敗 {}件 (次回の実行で再送)", d.settled.failed)
+                        } else {
+                            String::new()
+                        },
+                        if d.settled.run_settled {
+                            " / この実行の結果はすべて反映済み"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+            ExitCode::from(if rejected > 0 {
+                exit::QUARANTINED
+            } else {
+                exit::OK
+            })
+        }
+        Err(e) => fail("results import", &e, e.exit_code()),
+    }
+}
