@@ -133,6 +133,7 @@ pub fn deliver(
     run: &Delivery<'_>,
     sinks: &mut [&mut (dyn SinkHandle + Send)],
 ) -> Result<Delivered, RunError> {
+    crate::failpoint::hit("planned");
     let ledger_err = |e: pmhlink_ledger::LedgerError| RunError::Ledger(e.to_string());
     let mut out = Delivered::default();
     // Look first: what did an earlier attempt hand over, and do the sinks still hold it?
@@ -205,6 +206,7 @@ pub fn deliver(
         report.receipt = Some(receipts.join(", "));
         out.batches.push(report);
         handed_over += 1;
+        crate::failpoint::hit("staged");
         Ok(())
     };
     let mut batcher = Batcher::new(run.layout);
@@ -233,6 +235,7 @@ pub fn deliver(
                 .push(sink.finish(run.run_id, true, run.manifest_json.clone())?);
         }
     }
+    crate::failpoint::hit("finished");
     out.state = Some(
         ledger
             .finish_delivery(run.run_id, run.attempt)

@@ -4,6 +4,7 @@
 pub mod clean;
 pub mod compile;
 pub mod deliver;
+pub mod failpoint;
 pub mod join;
 pub mod map;
 pub mod pipeline;

@@ -329,6 +329,10 @@ pub fn master_key(pipeline: &Pipeline, may_create: bool) -> Result<MasterKey, Pi
         return MasterKey::from_file(&file).map_err(|e| PipelineError::Key(e.to_string()));
     }
     if may_create && !pipeline.ledger_path().exists() {
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| PipelineError::Key(format!("{}: {e}", dir.display())))?;
+        }
         let key = MasterKey::generate_file(&file).map_err(|e| PipelineError::Key(e.to_string()))?;
         eprintln!(
             "pmhlink: created a new ledger key in {} — back it up, apart from the ledger's backups",
@@ -659,6 +663,7 @@ pub fn run(
     };
     match deliver(ledger, &delivery, &mut sinks) {
         Ok(done) => {
+            crate::failpoint::hit("delivered");
             report.batches = done.batches;
             report.sinks.extend(done.sink_summaries);
             let outcome = if counts.sent == 0 {

@@ -22,6 +22,8 @@ pub struct RecordCounts {
     pub quarantined: u64,
     /// Clean records that carry at least one warning.
     pub with_warnings: u64,
+    /// Rows the vendor marked deleted (削除区分): not part of today's set.
+    pub withdrawn: u64,
 }
 
 /// What the diff against the ledger decided, by action.

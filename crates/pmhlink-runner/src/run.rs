@@ -154,6 +154,9 @@ struct Checked {
     my_number_masked: Option<String>,
     /// Set when the row passed every check.
     passed: Option<PassedRow>,
+    /// The vendor marked the row deleted (削除区分): it is not part of today's set, so what PMH
+    /// holds for it is deleted by the diff.
+    withdrawn: bool,
     /// What today's failure of this row protects from deletion.
     held: Held,
     /// The quarantine list's stable name for the row across runs.
@@ -239,6 +242,7 @@ fn check_rows(
         let mut passed = None;
         let mut key = None;
         let mut history = None;
+        let mut withdrawn = false;
         if let Some(record) = &mut mapped.record {
             let hk = history_key(setup, record);
             checks.clear();
@@ -246,11 +250,12 @@ fn check_rows(
             merge(&mut mapped.findings, std::mem::take(&mut checks));
             let row_key = keys.row_key(&record.certificate_id(), &hk);
             key = Some(row_key);
-            if !mapped
+            let clean = !mapped
                 .findings
                 .iter()
-                .any(|f| f.severity == Severity::Error)
-            {
+                .any(|f| f.severity == Severity::Error);
+            withdrawn = clean && record.flag(FieldId::IsDeleted) == Some(true);
+            if clean && !withdrawn {
                 let start = half.content.len();
                 pmhlink_model::encode_content(record, &mut half.content);
                 let content = start..half.content.len();
@@ -291,6 +296,7 @@ fn check_rows(
                 .and_then(|r| mask_my_number(r.person.my_number.expose())),
             findings: mapped.findings,
             passed,
+            withdrawn,
             held,
             qkey,
             line: chunk.line(row),
@@ -470,6 +476,10 @@ fn read_all(
                 out.records.rows += 1;
                 out.findings
                     .extend(c.findings.iter().map(|f| (f.code, f.severity)));
+                if c.withdrawn {
+                    out.records.withdrawn += 1;
+                    continue;
+                }
                 match c.passed {
                     Some(row) => {
                         out.records.clean += 1;

@@ -232,6 +232,7 @@ pub fn consume(
     }
     match out {
         Out::Plan(writer) => {
+            crate::failpoint::hit("read");
             let counts = crate::report::DiffCounts::from(&decided.counts);
             let json = serde_json::to_value(&counts).expect("counts serialise");
             writer

@@ -164,7 +164,13 @@ fn generated_exports_become_exactly_the_expected_records() {
     let report = m.report("report.json");
     let quarantined = expected.iter().filter(|e| e.quarantine.is_some()).count() as u64;
     assert_eq!(report["records"]["quarantined"], quarantined);
-    assert_eq!(report["records"]["sent"], sent.len() as u64);
+    assert_eq!(report["records"]["clean"], sent.len() as u64);
+    assert_eq!(
+        report["diff"]["register"],
+        sent.len() as u64,
+        "a first run registers every row"
+    );
+    assert_eq!(report["diff"]["sent"], sent.len() as u64);
     assert_eq!(report["outcome"], "sent_with_quarantine");
     let csv = std::fs::read_to_string(m.path(&format!(
         "reports/{}/quarantine.csv",
@@ -396,21 +402,22 @@ fn a_panicking_plugin_aborts_the_run_and_sends_nothing() {
 }
 
 #[test]
-fn a_second_run_of_the_same_day_is_refused_and_keeps_the_first_report() {
+fn a_second_run_of_the_same_day_is_a_no_op_and_keeps_the_first_report() {
     let m = Municipality::new(30, 0.0);
     assert_eq!(m.pmhlink("run").status, 0);
     let again = m.pmhlink("run");
     assert_eq!(
-        again.status, 4,
-        "the file sink refuses to replace a delivered run\n{}",
+        again.status, 0,
+        "the day is done: nothing to do\n{}",
         again.stdout
     );
+    assert!(again.stdout.contains("完了済み"), "{}", again.stdout);
     assert_eq!(
         m.report("report.json")["outcome"],
         "sent",
         "the first attempt's report is kept"
     );
-    assert_eq!(m.report("report.2.json")["outcome"], "aborted");
+    assert_eq!(m.report("report.2.json")["outcome"], "already_done");
     let delivered: Vec<String> = m
         .outbox()
         .into_iter()
