@@ -70,6 +70,19 @@ pub(crate) fn settle_run(tx: &Transaction<'_>, run_id: &str) -> rusqlite::Result
 }
 
 impl Ledger {
+    /// The batch a result file (by its SHA-256) already settled, if any: the same file imported
+    /// twice must not settle a later batch that happens to have the same rows.
+    pub fn settled_by(&self, result_sha256: &str) -> Result<Option<(String, u32)>> {
+        self.conn
+            .query_row(
+                "SELECT run_id, seq FROM submissions WHERE result_sha256 = ?1 LIMIT 1",
+                [result_sha256],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
     /// Keyed hashes of the history keys of batch `seq`, in record order: how a result file is
     /// matched to the batch it answers without decrypting anything.
     pub fn submission_hk_hashes(&self, run_id: &str, seq: u32) -> Result<Vec<[u8; 16]>> {

@@ -89,7 +89,30 @@ impl Ledger {
             path: path.to_owned(),
         };
         ledger.prepare(!exists)?;
+        if exists {
+            ledger.check_structure()?;
+        }
         Ok(ledger)
+    }
+
+    /// SQLite keeps no page checksums: a damaged page is found only when read, possibly half
+    /// way through a run. Walking every page once at open finds it before anything is decided.
+    /// (Sealed content is authenticated on its own when read.)
+    fn check_structure(&self) -> Result<()> {
+        let sql = |e| LedgerError::from_sql(&self.path, e);
+        let mut stmt = self.conn.prepare("PRAGMA quick_check").map_err(sql)?;
+        let problems: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(sql)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(sql)?;
+        match problems.first() {
+            Some(first) if first != "ok" => Err(LedgerError::Corrupt {
+                path: self.path.clone(),
+                detail: format!("{} problem(s), first: {first}", problems.len()),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Takes the lock, refuses a newer schema, migrates an older one and checks the key, in one
@@ -183,11 +206,17 @@ impl Ledger {
         VERSION
     }
 
-    /// Gives back pages freed by settled runs' plan rows.
+    /// Gives back pages freed by settled runs' plan rows. Each step of the pragma frees one
+    /// page, so it is stepped to the end.
     pub(crate) fn reclaim(&self) -> Result<()> {
-        self.conn
-            .execute_batch("PRAGMA incremental_vacuum")
-            .map_err(|e| self.sql(e))
+        let sql = |e| self.sql(e);
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA incremental_vacuum")
+            .map_err(sql)?;
+        let mut rows = stmt.query([]).map_err(sql)?;
+        while rows.next().map_err(sql)?.is_some() {}
+        Ok(())
     }
 
     /// The file's size on disk, the write-ahead log included.

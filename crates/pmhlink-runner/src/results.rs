@@ -206,6 +206,12 @@ pub fn import(
                 "result file {shown}: the task is still processing; import its final result"
             )));
         }
+        let sha = sha256_hex(&bytes);
+        if let Some((run_id, seq)) = ledger.settled_by(&sha).map_err(PipelineError::Ledger)? {
+            return Err(PipelineError::Input(format!(
+                "result file {shown}: already imported (it settled batch {run_id}:{seq}); nothing was settled"
+            )));
+        }
         let batch = find_batch(&ledger, &result, named)
             .map_err(|m| PipelineError::Input(format!("result file {shown}: {m}")))?;
         let settled = ledger
@@ -213,7 +219,7 @@ pub fn import(
                 &batch.run_id,
                 batch.seq,
                 &settlement(ledger.keys(), &result),
-                &sha256_hex(&bytes),
+                &sha,
             )
             .map_err(|e| match e {
                 pmhlink_ledger::LedgerError::ResultMismatch { .. } => {
