@@ -86,7 +86,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
 }
 
 #[allow(unsafe_code)] // getrusage / wait4 have no safe wrappers in std.
-mod rusage {
+pub mod rusage {
     /// Peak resident set of this process, KiB.
     pub fn self_peak_kib() -> i64 {
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

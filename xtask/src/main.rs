@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: project automation.
 
 mod bench;
+mod bench_ledger;
 mod ci;
 mod demo;
 mod gen_cmd;
@@ -31,6 +32,9 @@ enum Command {
     Docs,
     /// Measure a whole pipeline run (CP932 exports → join → mapping → rules → file sink).
     BenchPipeline(bench::PipelineBenchArgs),
+    /// The diff and the ledger at a large city's scale: day 1 accepted whole, day 2 with 1 %
+    /// changed and 0.1 % gone; times the diff and the plan's commit (release build).
+    BenchLedger(bench_ledger::LedgerBenchArgs),
     /// The measurement itself, run by `bench` in the release build.
     #[command(hide = true)]
     BenchRun(bench::BenchArgs),
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::BenchRun(args) => bench::measure(&args),
         Command::BenchPipeline(args) => bench::pipeline(&args),
+        Command::BenchLedger(args) => bench_ledger::run(&args),
         Command::Docs => std::fs::write(
             demo::workspace_root().join("docs/pipeline-reference.md"),
             pmhlink_config::reference_markdown(),

@@ -204,7 +204,7 @@ impl Ledger {
         self.conn
             .query_row(
                 "SELECT run_id FROM runs WHERE run_id != ?1 AND state IN ('prepared', 'delivered', 'settled', 'stopped')
-                 ORDER BY started_at DESC LIMIT 1",
+                 ORDER BY started_at DESC, run_id DESC LIMIT 1",
                 [run_id],
                 |r| r.get(0),
             )

@@ -52,7 +52,7 @@ fn content_of(
             "SELECT p.content FROM plan_rows p
              JOIN (SELECT run_id, min(started_at) AS t FROM runs GROUP BY run_id) r ON r.run_id = p.run_id
              WHERE p.row_key = ?1 AND p.state = 'pending' AND p.action NOT IN ('delete', 'omit')
-             ORDER BY r.t DESC, p.ordinal DESC LIMIT 1",
+             ORDER BY r.t DESC, p.run_id DESC, p.ordinal DESC LIMIT 1",
             [&key[..]],
             |r| r.get(0),
         )
@@ -151,8 +151,24 @@ impl Ledger {
         let tx = conn
             .transaction()
             .map_err(|e| LedgerError::from_sql(path, e))?;
-        // An attempt interrupted before its commit left nothing, but a plan of the same run id
-        // that was stopped by the guard never committed either; start clean regardless.
+        // A run's plan is written once: a committed one is in flight or settled, and writing
+        // another would put new rows at the positions its delivered batches answer for.
+        let committed: Option<String> = tx
+            .query_row(
+                "SELECT state FROM runs WHERE run_id = ?1 AND state IN ('prepared', 'delivered', 'settled') LIMIT 1",
+                [run_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| LedgerError::from_sql(path, e))?;
+        if let Some(state) = committed {
+            return Err(LedgerError::other(
+                path,
+                format!("run {run_id} already has a plan ({state}); a run is planned once"),
+            ));
+        }
+        // An attempt interrupted before its commit left nothing; rows of an attempt whose
+        // journal entry no longer says it committed are not resumed by anyone: start clean.
         tx.execute("DELETE FROM plan_rows WHERE run_id = ?1", [run_id])
             .map_err(|e| LedgerError::from_sql(path, e))?;
         Ok(PlanWriter {
@@ -227,12 +243,24 @@ impl PlanWriter<'_> {
     /// Makes the plan durable and the attempt `prepared`, in one commit.
     pub fn commit(self, attempt: u32, counts: &serde_json::Value) -> Result<()> {
         let err = |e| LedgerError::from_sql(self.path, e);
-        self.tx
+        let journaled = self
+            .tx
             .execute(
-                "UPDATE runs SET state = 'prepared', counts = ?3 WHERE run_id = ?1 AND attempt = ?2",
+                "UPDATE runs SET state = 'prepared', counts = ?3 WHERE run_id = ?1 AND attempt = ?2 AND state = 'started'",
                 params![self.run_id, attempt, counts.to_string()],
             )
             .map_err(err)?;
+        // Without its journal entry a plan would be in flight for no run: never delivered,
+        // never settled, yet overlaying the baseline for good.
+        if journaled != 1 {
+            return Err(LedgerError::other(
+                self.path,
+                format!(
+                    "attempt {attempt} of run {} is not a started attempt in the journal; nothing was planned",
+                    self.run_id
+                ),
+            ));
+        }
         self.tx.commit().map_err(err)
     }
 }

@@ -1,7 +1,7 @@
 //! Rows of the export that failed a check, remembered across runs: since when, how many runs in
 //! a row. A row that passes again (or leaves the export) drops out.
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::{LedgerError, Result};
@@ -41,31 +41,33 @@ impl Ledger {
         for row in rows {
             let last: Option<String> = tx
                 .query_row(
-                    "SELECT last_run FROM quarantine WHERE qkey = ?1 AND kind = 'check'",
+                    "SELECT last_run FROM quarantine WHERE kind = 'check' AND qkey = ?1",
                     [&row.qkey[..]],
                     |r| r.get(0),
                 )
-                .ok();
-            let in_a_row = match &last {
+                .optional()
+                .map_err(sql)?;
+            // (the new count, whether the streak starts over)
+            let (in_a_row, restart) = match &last {
                 Some(l) if Some(l) == previous.as_ref() => {
                     change.continuing += 1;
-                    "runs_in_a_row + 1"
+                    ("runs_in_a_row + 1", false)
                 }
-                Some(l) if l == run_id => "runs_in_a_row",
+                // Held twice by this run: counted once.
+                Some(l) if l == run_id => ("runs_in_a_row", false),
                 _ => {
                     change.new += 1;
-                    "1"
+                    ("1", true)
                 }
             };
             tx.execute(
                 &format!(
                     "INSERT INTO quarantine (qkey, kind, codes, history_key, source, line, first_run, first_at, last_run, last_at, runs_in_a_row)
                      VALUES (?1, 'check', ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?7, 1)
-                     ON CONFLICT (qkey) DO UPDATE SET codes = ?2, history_key = ?3, source = ?4, line = ?5,
-                       first_run = CASE WHEN {in_a_row} = 1 THEN ?6 ELSE first_run END,
-                       first_at = CASE WHEN {in_a_row} = 1 THEN ?7 ELSE first_at END,
-                       last_run = ?6, last_at = ?7, runs_in_a_row = {in_a_row}
-                     WHERE kind = 'check'"
+                     ON CONFLICT (kind, qkey) DO UPDATE SET codes = ?2, history_key = ?3, source = ?4, line = ?5,
+                       first_run = CASE WHEN ?8 THEN ?6 ELSE first_run END,
+                       first_at = CASE WHEN ?8 THEN ?7 ELSE first_at END,
+                       last_run = ?6, last_at = ?7, runs_in_a_row = {in_a_row}"
                 ),
                 params![
                     &row.qkey[..],
@@ -74,7 +76,8 @@ impl Ledger {
                     row.source,
                     row.line,
                     run_id,
-                    now
+                    now,
+                    restart
                 ],
             )
             .map_err(sql)?;

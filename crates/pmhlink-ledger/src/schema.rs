@@ -92,6 +92,35 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         runs_in_a_row INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 2: a row refused by PMH and the same row held by a check are two entries, not one
+    // overwriting (or silently keeping out) the other; plan rows are found by row key (a kept
+    // or deleted row's content is looked up among the rows in flight, once per such row).
+    r#"
+    CREATE TABLE quarantine_v2 (
+        qkey          BLOB NOT NULL,
+        kind          TEXT NOT NULL,
+        codes         TEXT NOT NULL,
+        message       TEXT,
+        digest        BLOB,
+        history_key   TEXT,
+        source        TEXT,
+        line          INTEGER,
+        first_run     TEXT NOT NULL,
+        first_at      INTEGER NOT NULL,
+        last_run      TEXT NOT NULL,
+        last_at       INTEGER NOT NULL,
+        runs_in_a_row INTEGER NOT NULL,
+        PRIMARY KEY (kind, qkey)
+    ) WITHOUT ROWID;
+    INSERT INTO quarantine_v2 (qkey, kind, codes, message, digest, history_key, source, line,
+                               first_run, first_at, last_run, last_at, runs_in_a_row)
+        SELECT qkey, kind, codes, message, digest, history_key, source, line,
+               first_run, first_at, last_run, last_at, runs_in_a_row FROM quarantine;
+    DROP TABLE quarantine;
+    ALTER TABLE quarantine_v2 RENAME TO quarantine;
+
+    CREATE INDEX plan_rows_by_key ON plan_rows (row_key);
+    "#,
 ];
 
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;

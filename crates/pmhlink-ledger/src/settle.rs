@@ -52,13 +52,15 @@ struct PlanRow {
     shield: Vec<u8>,
     hk_hash: Vec<u8>,
     content: Vec<u8>,
+    /// `pending`, or `superseded` when a later run's version of the row was accepted first.
+    state: String,
 }
 
 /// Forgets the rows a settled run dropped by omission and its plan (the accepted rows hold the
 /// content now), and marks it settled.
 pub(crate) fn settle_run(tx: &Transaction<'_>, run_id: &str) -> rusqlite::Result<()> {
     tx.execute(
-        "DELETE FROM rows WHERE row_key IN (SELECT row_key FROM plan_rows WHERE run_id = ?1 AND action = 'omit')",
+        "DELETE FROM rows WHERE row_key IN (SELECT row_key FROM plan_rows WHERE run_id = ?1 AND action = 'omit' AND state = 'pending')",
         [run_id],
     )?;
     tx.execute("DELETE FROM plan_rows WHERE run_id = ?1", [run_id])?;
@@ -159,6 +161,34 @@ impl Ledger {
         }
         let now = now_unix();
         let mut settled = Settled::default();
+        // Earlier runs with rows still in flight. PMH applies batches in the order they were
+        // delivered, runs in run order, so when this run's version of a row is accepted, an
+        // earlier run's version of it whose result comes later is already replaced at PMH: it
+        // must not replace this one in the ledger (nor overlay it while it waits).
+        let earlier: Vec<String> = {
+            let mut stmt = tx
+                .prepare(
+                    // Runs with a plan in flight are the committed, unsettled ones: the journal
+                    // says so without reading plan rows (a scan of them per batch would make
+                    // settling a large run quadratic).
+                    "SELECT run_id FROM (
+                         SELECT run_id, min(started_at) AS t, max(state IN ('prepared', 'delivered')) AS open
+                         FROM runs GROUP BY run_id)
+                     WHERE open AND (t, run_id) < ((SELECT min(started_at) FROM runs WHERE run_id = ?1), ?1)",
+                )
+                .map_err(sql)?;
+            stmt.query_map([run_id], |r| r.get(0))
+                .map_err(sql)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sql)?
+        };
+        let supersede = (!earlier.is_empty()).then(|| {
+            let marks: Vec<String> = (2..earlier.len() + 2).map(|i| format!("?{i}")).collect();
+            format!(
+                "UPDATE plan_rows SET state = 'superseded' WHERE row_key = ?1 AND state = 'pending' AND run_id IN ({})",
+                marks.join(", ")
+            )
+        });
         match settlement {
             Settlement::TaskFailed => {
                 settled.failed = u64::from(sub.records);
@@ -193,9 +223,9 @@ impl Ledger {
                     let position = sub.first_position + u64::from(rec.number) - 1;
                     let row: PlanRow = tx
                         .query_row(
-                            "SELECT row_key, action, digest, shield, hk_hash, content FROM plan_rows WHERE run_id = ?1 AND position = ?2",
+                            "SELECT row_key, action, digest, shield, hk_hash, content, state FROM plan_rows WHERE run_id = ?1 AND position = ?2",
                             params![run_id, position],
-                            |r| Ok(PlanRow { key: r.get(0)?, action: r.get(1)?, digest: r.get(2)?, shield: r.get(3)?, hk_hash: r.get(4)?, content: r.get(5)? }),
+                            |r| Ok(PlanRow { key: r.get(0)?, action: r.get(1)?, digest: r.get(2)?, shield: r.get(3)?, hk_hash: r.get(4)?, content: r.get(5)?, state: r.get(6)? }),
                         )
                         .map_err(sql)?;
                     let PlanRow {
@@ -205,7 +235,9 @@ impl Ledger {
                         shield,
                         hk_hash,
                         content,
+                        state: planned_state,
                     } = row;
+                    let superseded = planned_state == "superseded";
                     if let Some(h) = rec.hk_hash
                         && h[..] != hk_hash[..]
                     {
@@ -215,8 +247,22 @@ impl Ledger {
                         )));
                     }
                     let state = match &rec.outcome {
+                        RecordOutcome::Accepted if superseded => {
+                            settled.accepted += 1;
+                            "accepted"
+                        }
+                        RecordOutcome::Rejected { .. } if superseded => {
+                            // The refused version is no longer the one PMH was last sent.
+                            settled.rejected += 1;
+                            "rejected"
+                        }
                         RecordOutcome::Accepted => {
                             settled.accepted += 1;
+                            if let Some(sql_text) = &supersede {
+                                let mut args: Vec<&dyn rusqlite::ToSql> = vec![&key];
+                                args.extend(earlier.iter().map(|r| r as &dyn rusqlite::ToSql));
+                                tx.execute(sql_text, &args[..]).map_err(sql)?;
+                            }
                             if action == "delete" {
                                 tx.execute("DELETE FROM rows WHERE row_key = ?1", [&key])
                                     .map_err(sql)?;
@@ -245,7 +291,7 @@ impl Ledger {
                             tx.execute(
                                 "INSERT INTO quarantine (qkey, kind, codes, message, digest, first_run, first_at, last_run, last_at, runs_in_a_row)
                                  VALUES (?1, 'rejected', ?2, ?3, ?4, ?5, ?6, ?5, ?6, 1)
-                                 ON CONFLICT (qkey) DO UPDATE SET kind = 'rejected', codes = ?2, message = ?3, digest = ?4,
+                                 ON CONFLICT (kind, qkey) DO UPDATE SET codes = ?2, message = ?3, digest = ?4,
                                    last_run = ?5, last_at = ?6, runs_in_a_row = runs_in_a_row + 1",
                                 params![key, codes.join(","), message, digest, run_id, now],
                             )
@@ -291,7 +337,9 @@ impl Ledger {
         }
         tx.commit().map_err(sql)?;
         if settled.run_settled {
-            self.reclaim()?;
+            // Best effort: the settlement is committed, and an error here would tell the
+            // caller it was not. Pages left free now are given back after a later settlement.
+            let _ = self.reclaim();
         }
         Ok(settled)
     }

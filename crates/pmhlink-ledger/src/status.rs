@@ -47,7 +47,7 @@ impl Ledger {
             size_bytes: self.size_bytes(),
             accepted_rows: count("SELECT count(*) FROM rows")?,
             pending_rows: count(
-                "SELECT count(*) FROM plan_rows WHERE state = 'pending' AND action != 'omit'",
+                "SELECT count(*) FROM plan_rows WHERE state IN ('pending', 'superseded') AND action != 'omit'",
             )?,
             quarantined_by_checks: count("SELECT count(*) FROM quarantine WHERE kind = 'check'")?,
             rejected_by_pmh: count("SELECT count(*) FROM quarantine WHERE kind = 'rejected'")?,

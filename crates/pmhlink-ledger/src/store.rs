@@ -67,13 +67,14 @@ impl Ledger {
         // durable and a killed process's half-written transaction invisible.
         conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
             .map_err(sql)?;
-        if !exists {
+        // An empty file (made by `touch`, or left by a creation that failed before its first
+        // table) is a new ledger too.
+        let fresh = !exists || std::fs::metadata(path).is_ok_and(|m| m.len() == 0);
+        if fresh {
             // Only settable before the first table: lets settled plan rows give their pages back.
             conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
                 .map_err(sql)?;
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sql)?;
         if let Some(pages) = std::env::var(MAX_PAGES_ENV)
@@ -88,10 +89,17 @@ impl Ledger {
             keys: Keys::new(master),
             path: path.to_owned(),
         };
-        ledger.prepare(!exists)?;
-        if exists {
+        ledger.prepare(fresh)?;
+        if !fresh {
             ledger.check_structure()?;
         }
+        // Only now that the file is known to be this pmhlink's ledger: switching the journal
+        // mode rewrites the file's header, which must not happen to a file that is refused
+        // (another program's database, a newer ledger). A ledger keeps the mode once set.
+        ledger
+            .conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
         Ok(ledger)
     }
 

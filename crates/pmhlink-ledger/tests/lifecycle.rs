@@ -179,6 +179,35 @@ const SCENARIOS: &[(&str, &[Step])] = &[
         ],
     ),
     (
+        "a refusal of a version already replaced is not quarantined",
+        &[
+            Plan("r1", &[(1, Register, 1), (2, Register, 1)]),
+            Deliver("r1", 5, RunState::Delivered),
+            Plan("r2", &[(1, Update, 2), (2, Update, 2)]),
+            Deliver("r2", 5, RunState::Delivered),
+            Settle("r2", 1, "AA", true),
+            Expect("1:2 2:2", "", [2, 2, 0, 1]),
+            Settle("r1", 1, "RA", true),
+            Expect("1:2 2:2", "", [2, 0, 0, 0]),
+        ],
+    ),
+    (
+        "a row omitted, then registered again by a later run settled first, stays",
+        &[
+            Plan("r1", &[(1, Register, 1), (2, Register, 1)]),
+            Deliver("r1", 5, RunState::Delivered),
+            Settle("r1", 1, "AA", true),
+            Plan("r2", &[(1, Resend, 1), (2, Omit, 0)]),
+            Deliver("r2", 5, RunState::Delivered),
+            Plan("r3", &[(2, Register, 2)]),
+            Deliver("r3", 5, RunState::Delivered),
+            Settle("r3", 1, "A", true),
+            Expect("1:1 2:2", "", [2, 1, 0, 1]),
+            Settle("r2", 1, "A", true),
+            Expect("1:1 2:2", "", [2, 0, 0, 0]),
+        ],
+    ),
+    (
         "an abandoned plan leaves nothing; nothing to send settles at once",
         &[
             Plan("r1", &[(1, Register, 1)]),
