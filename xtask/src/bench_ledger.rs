@@ -82,9 +82,8 @@ pub fn run(args: &LedgerBenchArgs) -> Result<(), String> {
     // Measured in the release build only: `cargo xtask` runs a debug xtask, which hands over.
     if cfg!(debug_assertions) {
         crate::demo::cargo(&["build", "--release", "--quiet", "-p", "xtask"])?;
-        let mut cmd = std::process::Command::new(
-            crate::demo::target_dir().join("release").join("xtask"),
-        );
+        let mut cmd =
+            std::process::Command::new(crate::demo::target_dir().join("release").join("xtask"));
         cmd.args(std::env::args_os().skip(1));
         let status = cmd.status().map_err(err)?;
         return if status.success() {

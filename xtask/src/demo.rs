@@ -98,7 +98,7 @@ const DATE: &str = "2025-06-01";
 pub fn run() -> Result<(), String> {
     let bin = build(false)?;
     let example = workspace_root().join("examples/sakurano");
-    for stale in ["data", "outbox", "reports"] {
+    for stale in ["data", "outbox", "reports", "state", "results"] {
         let _ = fs::remove_dir_all(example.join(stale));
     }
     let mut args = GenArgs::new(7, 300, example.join("data"));
@@ -108,6 +108,9 @@ pub fn run() -> Result<(), String> {
     let pipeline = "examples/sakurano/pipeline.toml";
     let checked = pmhlink(&bin, &["check", pipeline])?;
     let ran = pmhlink(&bin, &["run", pipeline, "--date", DATE])?;
+    // The same day again: the ledger knows it was delivered.
+    let again = pmhlink(&bin, &["run", pipeline, "--date", DATE, "--quiet"])?;
+    let status = pmhlink(&bin, &["status", pipeline])?;
     let run_dir = fs::read_dir(example.join("outbox"))
         .map_err(|e| e.to_string())?
         .flatten()
@@ -169,13 +172,14 @@ pub fn run() -> Result<(), String> {
 
     println!(
         "\ncheck {checked}, run {ran} (3: sent, with the generator's defective records quarantined), \
+         the same day again {again} (a no-op), status {status}, \
          lint of the delivered file {linted}, lint of a hand-edited copy {edited_lint}."
     );
     println!(
-        "Delivered files, manifest and reports are under {}.",
+        "Delivered files, manifest, reports and the ledger (state/) are under {}.",
         example.display()
     );
-    if (checked, ran, linted, edited_lint) == (0, 3, 0, 1) {
+    if (checked, ran, again, status, linted, edited_lint) == (0, 3, 0, 0, 0, 1) {
         Ok(())
     } else {
         Err("the demo did not come out as expected".into())

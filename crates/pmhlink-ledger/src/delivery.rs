@@ -104,7 +104,7 @@ impl Ledger {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT position, action, row_key, content FROM plan_rows
+                "SELECT position, action, row_key, content FROM plan_rows INDEXED BY plan_rows_by_position
                  WHERE run_id = ?1 AND position >= ?2 ORDER BY position LIMIT ?3",
             )
             .map_err(sql)?;

@@ -44,6 +44,15 @@ pub struct Settled {
     pub run_settled: bool,
 }
 
+/// Statements by position name their index: without statistics SQLite prefers the primary key
+/// (run, ordinal) with only the run bound, which reads every plan row of the run for each record
+/// settled, quadratic in the run's size.
+pub(crate) const PLAN_ROW_AT: &str =
+    "SELECT row_key, action, digest, shield, hk_hash, content, state
+     FROM plan_rows INDEXED BY plan_rows_by_position WHERE run_id = ?1 AND position = ?2";
+pub(crate) const SET_PLAN_ROW_STATE: &str = "UPDATE plan_rows INDEXED BY plan_rows_by_position
+     SET state = ?3 WHERE run_id = ?1 AND position = ?2";
+
 /// A plan row as settling needs it; the content stays sealed (it moves as it is).
 struct PlanRow {
     key: Vec<u8>,
@@ -103,7 +112,7 @@ impl Ledger {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT hk_hash FROM plan_rows WHERE run_id = ?1 AND position >= ?2 AND position < ?3 ORDER BY position",
+                "SELECT hk_hash FROM plan_rows INDEXED BY plan_rows_by_position WHERE run_id = ?1 AND position >= ?2 AND position < ?3 ORDER BY position",
             )
             .map_err(sql)?;
         let hashes = stmt
@@ -193,7 +202,7 @@ impl Ledger {
             Settlement::TaskFailed => {
                 settled.failed = u64::from(sub.records);
                 tx.execute(
-                    "UPDATE plan_rows SET state = 'failed' WHERE run_id = ?1 AND position >= ?2 AND position < ?3",
+                    "UPDATE plan_rows INDEXED BY plan_rows_by_position SET state = 'failed' WHERE run_id = ?1 AND position >= ?2 AND position < ?3",
                     params![run_id, sub.first_position, sub.first_position + u64::from(sub.records)],
                 )
                 .map_err(sql)?;
@@ -222,11 +231,20 @@ impl Ledger {
                     }
                     let position = sub.first_position + u64::from(rec.number) - 1;
                     let row: PlanRow = tx
-                        .query_row(
-                            "SELECT row_key, action, digest, shield, hk_hash, content, state FROM plan_rows WHERE run_id = ?1 AND position = ?2",
-                            params![run_id, position],
-                            |r| Ok(PlanRow { key: r.get(0)?, action: r.get(1)?, digest: r.get(2)?, shield: r.get(3)?, hk_hash: r.get(4)?, content: r.get(5)?, state: r.get(6)? }),
-                        )
+                        .prepare_cached(PLAN_ROW_AT)
+                        .and_then(|mut s| {
+                            s.query_row(params![run_id, position], |r| {
+                                Ok(PlanRow {
+                                    key: r.get(0)?,
+                                    action: r.get(1)?,
+                                    digest: r.get(2)?,
+                                    shield: r.get(3)?,
+                                    hk_hash: r.get(4)?,
+                                    content: r.get(5)?,
+                                    state: r.get(6)?,
+                                })
+                            })
+                        })
                         .map_err(sql)?;
                     let PlanRow {
                         key,
@@ -267,21 +285,23 @@ impl Ledger {
                                 tx.execute("DELETE FROM rows WHERE row_key = ?1", [&key])
                                     .map_err(sql)?;
                             } else {
-                                tx.execute(
+                                tx.prepare_cached(
                                     "INSERT OR REPLACE INTO rows (row_key, shield, digest, content, accepted_run, accepted_at)
                                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                    params![key, shield, digest, content, run_id, now],
                                 )
+                                .and_then(|mut s| {
+                                    s.execute(params![key, shield, digest, content, run_id, now])
+                                })
                                 .map_err(sql)?;
                             }
                             // Only new content answers a refusal: a kept or re-sent row is
                             // the old accepted version, and the refused content still waits for
                             // a change in the source.
                             if matches!(action.as_str(), "register" | "update" | "delete") {
-                                tx.execute(
-                                    "DELETE FROM quarantine WHERE qkey = ?1 AND kind = 'rejected'",
-                                    [&key],
+                                tx.prepare_cached(
+                                    "DELETE FROM quarantine WHERE kind = 'rejected' AND qkey = ?1",
                                 )
+                                .and_then(|mut s| s.execute([&key]))
                                 .map_err(sql)?;
                             }
                             "accepted"
@@ -299,11 +319,9 @@ impl Ledger {
                             "rejected"
                         }
                     };
-                    tx.execute(
-                        "UPDATE plan_rows SET state = ?3 WHERE run_id = ?1 AND position = ?2",
-                        params![run_id, position, state],
-                    )
-                    .map_err(sql)?;
+                    tx.prepare_cached(SET_PLAN_ROW_STATE)
+                        .and_then(|mut s| s.execute(params![run_id, position, state]))
+                        .map_err(sql)?;
                 }
             }
         }
@@ -342,5 +360,59 @@ impl Ledger {
             let _ = self.reclaim();
         }
         Ok(settled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Access, Ledger, MasterKey};
+
+    /// Every statement that finds plan rows by position or by key goes through its index
+    /// (SQLite's planner, without statistics, may otherwise scan a run's whole plan per row).
+    #[test]
+    fn plan_row_lookups_use_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(
+            &dir.path().join("ledger.sqlite"),
+            &MasterKey::ephemeral(),
+            Access::CreateOrOpen,
+        )
+        .unwrap();
+        // (statement, the index its plan must name)
+        let cases: &[(&str, &str)] = &[
+            (
+                super::PLAN_ROW_AT,
+                "plan_rows_by_position (run_id=? AND position=?)",
+            ),
+            (
+                super::SET_PLAN_ROW_STATE,
+                "plan_rows_by_position (run_id=? AND position=?)",
+            ),
+            (
+                "SELECT content FROM plan_rows WHERE row_key = ?1 AND state = 'pending'",
+                "plan_rows_by_key (row_key=?)",
+            ),
+            (
+                "UPDATE plan_rows SET state = 'superseded' WHERE row_key = ?1 AND state = 'pending' AND run_id IN (?2, ?3)",
+                "plan_rows_by_key (row_key=?",
+            ),
+            (
+                "DELETE FROM quarantine WHERE kind = 'rejected' AND qkey = ?1",
+                "PRIMARY KEY (kind=? AND qkey=?)",
+            ),
+        ];
+        for (sql, index) in cases {
+            let mut stmt = ledger
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+            let plan: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert!(plan.iter().any(|p| p.contains(index)), "{sql}\n{plan:?}");
+        }
     }
 }

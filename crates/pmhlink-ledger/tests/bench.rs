@@ -64,7 +64,10 @@ fn full_size_day() {
 
     let start = Instant::now();
     let batches = stage_all(&mut l, "day1", PER_BATCH);
-    assert_eq!(l.finish_delivery("day1", attempt).unwrap(), RunState::Delivered);
+    assert_eq!(
+        l.finish_delivery("day1", attempt).unwrap(),
+        RunState::Delivered
+    );
     let stage = secs(start);
     eprintln!("stage: {stage:.1}s");
 

@@ -7,8 +7,14 @@ use pmhlink_diff::Action::*;
 use pmhlink_ledger::{Ledger, RunState};
 
 fn end(l: &mut Ledger, run: &str, attempt: u32, state: RunState) {
-    l.end_run(run, attempt, state, &serde_json::json!({"n": attempt}), Some("why"))
-        .unwrap();
+    l.end_run(
+        run,
+        attempt,
+        state,
+        &serde_json::json!({"n": attempt}),
+        Some("why"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -19,7 +25,12 @@ fn the_deciding_attempt() {
     // (what happens next to run "d1", the attempt and state run() then reports)
     type Act = fn(&mut Ledger) -> u32;
     let steps: &[(&str, Act, u32, RunState)] = &[
-        ("a first attempt begins", |l| new_run(l, "d1"), 1, RunState::Started),
+        (
+            "a first attempt begins",
+            |l| new_run(l, "d1"),
+            1,
+            RunState::Started,
+        ),
         (
             "it is aborted",
             |l| {
@@ -92,7 +103,11 @@ fn the_deciding_attempt() {
     );
     let first = recent.last().unwrap();
     assert_eq!(
-        (first.kind.as_str(), first.api.as_str(), first.business_date.as_str()),
+        (
+            first.kind.as_str(),
+            first.api.as_str(),
+            first.business_date.as_str()
+        ),
         ("diff", "e05", "2025-04-01")
     );
     assert_eq!(first.counts, serde_json::json!({"n": 1}));
@@ -123,7 +138,8 @@ fn unfinished_and_recent_runs_in_order() {
             end(&mut l, run, a, *s);
         }
     }
-    let ids = |v: Vec<pmhlink_ledger::RunRecord>| v.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
+    let ids =
+        |v: Vec<pmhlink_ledger::RunRecord>| v.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
     assert_eq!(
         ids(l.unfinished_runs().unwrap()),
         ["131-20250401-p", "131-20250403-p", "131-20250406-p"]
@@ -161,26 +177,46 @@ fn plans_are_written_once() {
     // (run, how far it got, whether planning it again is refused)
     type Setup = fn(&mut Ledger, &str);
     let cases: &[(&str, Setup, bool)] = &[
-        ("stopped", |l, r| {
-            let a = new_run(l, r);
-            end(l, r, a, RunState::Stopped);
-        }, false),
-        ("aborted", |l, r| {
-            let a = new_run(l, r);
-            end(l, r, a, RunState::Aborted);
-        }, false),
-        ("prepared", |l, r| {
-            plan_run(l, r, &[(1, Register, 1)]);
-        }, true),
-        ("delivered", |l, r| {
-            plan_run(l, r, &[(1, Register, 1)]);
-            stage_all(l, r, 5);
-            l.finish_delivery(r, 1).unwrap();
-        }, true),
-        ("settled", |l, r| {
-            plan_run(l, r, &[]);
-            l.finish_delivery(r, 1).unwrap();
-        }, true),
+        (
+            "stopped",
+            |l, r| {
+                let a = new_run(l, r);
+                end(l, r, a, RunState::Stopped);
+            },
+            false,
+        ),
+        (
+            "aborted",
+            |l, r| {
+                let a = new_run(l, r);
+                end(l, r, a, RunState::Aborted);
+            },
+            false,
+        ),
+        (
+            "prepared",
+            |l, r| {
+                plan_run(l, r, &[(1, Register, 1)]);
+            },
+            true,
+        ),
+        (
+            "delivered",
+            |l, r| {
+                plan_run(l, r, &[(1, Register, 1)]);
+                stage_all(l, r, 5);
+                l.finish_delivery(r, 1).unwrap();
+            },
+            true,
+        ),
+        (
+            "settled",
+            |l, r| {
+                plan_run(l, r, &[]);
+                l.finish_delivery(r, 1).unwrap();
+            },
+            true,
+        ),
     ];
     for (run, setup, refused) in cases {
         setup(&mut l, run);
@@ -202,7 +238,10 @@ fn plans_are_written_once() {
             Some(e) => {
                 assert!(refused, "{run}: {e}");
                 let text = e.to_string();
-                assert!(text.contains(&format!("run {run} already has a plan")), "{text}");
+                assert!(
+                    text.contains(&format!("run {run} already has a plan")),
+                    "{text}"
+                );
                 let after = snapshot(&l);
                 assert_eq!(
                     after.replace(&format!("\"{run}/{attempt}:Started\", "), ""),

@@ -284,8 +284,14 @@ fn a_damaged_page_is_reported_as_corrupt() {
         Ok(l) => l.baseline().unwrap_err(),
     };
     assert!(matches!(err, LedgerError::Corrupt { .. }), "{err:?}");
-    assert!(err.to_string().contains("restore it from a backup"), "{err}");
-    assert!(std::fs::read(&path).unwrap() == bytes, "the damaged file was changed");
+    assert!(
+        err.to_string().contains("restore it from a backup"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read(&path).unwrap() == bytes,
+        "the damaged file was changed"
+    );
 }
 
 /// A run of `n` distinct rows of `size` bytes, accepted.
@@ -300,7 +306,10 @@ fn bulk_settled(l: &mut pmhlink_ledger::Ledger, run: &str, n: u32, size: usize) 
     }
     w.commit(attempt, &serde_json::json!({})).unwrap();
     stage_all(l, run, n);
-    assert_eq!(l.finish_delivery(run, attempt).unwrap(), RunState::Delivered);
+    assert_eq!(
+        l.finish_delivery(run, attempt).unwrap(),
+        RunState::Delivered
+    );
     let s = settlement(l, run, 1, &"A".repeat(n as usize));
     assert!(l.settle(run, 1, &s, "x").unwrap().run_settled);
 }

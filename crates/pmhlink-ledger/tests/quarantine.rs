@@ -175,8 +175,14 @@ fn refusals_and_checks_are_separate() {
         .collect();
     let change = l.record_check_quarantine("r2", &held).unwrap();
     assert_eq!(change.new, 2);
-    l.end_run("r2", attempt, RunState::Stopped, &serde_json::json!({}), None)
-        .unwrap();
+    l.end_run(
+        "r2",
+        attempt,
+        RunState::Stopped,
+        &serde_json::json!({}),
+        None,
+    )
+    .unwrap();
     let status = l.status(0).unwrap();
     assert_eq!(
         (status.quarantined_by_checks, status.rejected_by_pmh),
@@ -188,8 +194,14 @@ fn refusals_and_checks_are_separate() {
     let attempt = new_run(&mut l, "r3");
     let change = l.record_check_quarantine("r3", &held).unwrap();
     assert_eq!((change.new, change.continuing), (0, 2));
-    l.end_run("r3", attempt, RunState::Stopped, &serde_json::json!({}), None)
-        .unwrap();
+    l.end_run(
+        "r3",
+        attempt,
+        RunState::Stopped,
+        &serde_json::json!({}),
+        None,
+    )
+    .unwrap();
     // New content for row 1 accepted: the refusal goes; the check holds are their own.
     plan_run(&mut l, "r4", &[(1, Update, 2)]);
     stage_all(&mut l, "r4", 5);
@@ -204,8 +216,5 @@ fn refusals_and_checks_are_separate() {
     assert_eq!(Names::new().rejected(&l), "");
     drop(l);
     let rows = held_rows(&path);
-    assert_eq!(
-        rows,
-        vec![(1, 2, "r2".to_owned()), (2, 2, "r2".to_owned())]
-    );
+    assert_eq!(rows, vec![(1, 2, "r2".to_owned()), (2, 2, "r2".to_owned())]);
 }

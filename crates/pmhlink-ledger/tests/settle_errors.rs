@@ -66,7 +66,11 @@ fn mismatched_results_change_nothing() {
             "too many records",
             "r1",
             2,
-            Settlement::Records(vec![accepted(1, None), accepted(2, None), accepted(3, None)]),
+            Settlement::Records(vec![
+                accepted(1, None),
+                accepted(2, None),
+                accepted(3, None),
+            ]),
             "the result has 3 records, the batch sent 2",
         ),
         (
@@ -163,7 +167,10 @@ fn mismatched_results_change_nothing() {
         l.submission_hk_hashes("r1", 2).unwrap(),
         vec![hk_hash(3), hk_hash(4)]
     );
-    assert_eq!(l.submission_hk_hashes("r1", 9).unwrap(), Vec::<[u8; 16]>::new());
+    assert_eq!(
+        l.submission_hk_hashes("r1", 9).unwrap(),
+        Vec::<[u8; 16]>::new()
+    );
     let before = snapshot(&l);
     for (case, run, seq, settlement, says) in &cases {
         let err = l.settle(run, *seq, settlement, "some-result").unwrap_err();

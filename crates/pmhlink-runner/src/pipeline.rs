@@ -565,7 +565,13 @@ pub fn run(
         rejected,
         retry_rejected: opts.retry_rejected,
         guard: GuardPolicy {
-            max_removal_share: pipeline.guard.max_deletion_share,
+            // A reset discards what PMH held by design (renumbered keys drop every old row);
+            // the operator confirmed it after seeing the plan. An empty export still stops it.
+            max_removal_share: if opts.reset {
+                1.0
+            } else {
+                pipeline.guard.max_deletion_share
+            },
             confirmed_removals: opts.confirm_deletions,
         },
         keys: &keys,

@@ -292,3 +292,91 @@ fn a_rerun_of_a_finished_day_sends_nothing_and_plan_writes_nothing() {
     assert_eq!(town.run_folders().0.len(), 1);
     assert_eq!(town.holdings(), status);
 }
+
+#[test]
+fn full_sync_sends_everything_and_keeps_the_ledger_too() {
+    let town = Town::new(40, 8, 1000);
+    town.edit_pipeline("sync = \"diff\"", "sync = \"full\"");
+    let first = town.run("2025-06-01", &[]);
+    assert_eq!(first.status, 0, "{}{}", first.stdout, first.stderr);
+    let run1 = town.path("outbox/139998-20250601-pipeline");
+    assert!(run1.join("E02-0000.json").exists(), "full sync speaks E02");
+    let mut pmh = Pmh::default();
+    let results = pmh.take(&run1, &[], &town.path("results1"));
+    assert_eq!(import(&town, &results).status, 0);
+    let rows = town.subsidy();
+    let held = town.status()["accepted_rows"].as_u64().unwrap();
+    assert_eq!(held as usize, rows.len() - 1);
+
+    // One row gone: every other row is sent again, the gone one is left out, and the ledger
+    // forgets it once PMH accepted the upload.
+    town.write_subsidy(&rows[..rows.len() - 1]);
+    town.edit_pipeline("max_deletion_share = 0.05", "max_deletion_share = 0.5");
+    let second = town.run("2025-06-02", &[]);
+    assert_eq!(second.status, 0, "{}{}", second.stdout, second.stderr);
+    let report = town.report("139998-20250602-pipeline", "report.json");
+    assert_eq!(report["diff"]["omit"], 1, "{}", report["diff"]);
+    assert_eq!(report["diff"]["resend"], held - 1);
+    assert_eq!(report["diff"]["sent"], held - 1);
+    let results = pmh.take(
+        &town.path("outbox/139998-20250602-pipeline"),
+        &[],
+        &town.path("results2"),
+    );
+    assert_eq!(import(&town, &results).status, 0);
+    assert_eq!(town.status()["accepted_rows"], held - 1);
+}
+
+#[test]
+fn reset_sends_the_whole_set_and_rebuilds_the_ledger_from_its_result() {
+    let town = Town::new(40, 12, 1000);
+    assert_eq!(town.run("2025-06-01", &[]).status, 0);
+    let mut pmh = Pmh::default();
+    let results = pmh.take(
+        &town.path("outbox/139998-20250601-pipeline"),
+        &[],
+        &town.path("results1"),
+    );
+    assert_eq!(import(&town, &results).status, 0);
+
+    // A vendor change renumbered every history key.
+    let mut rows = town.subsidy();
+    for (i, r) in rows.iter_mut().enumerate().skip(1) {
+        r[col::HISTORY] = format!("8{i:09}");
+    }
+    town.write_subsidy(&rows);
+    let current = rows.len() as u64 - 1;
+
+    let unconfirmed = common::run(&mut town.command("reset", "2025-06-02", &[]));
+    assert_eq!(
+        unconfirmed.status, 2,
+        "{}{}",
+        unconfirmed.stdout, unconfirmed.stderr
+    );
+    assert!(
+        unconfirmed.stderr.contains("--yes"),
+        "{}",
+        unconfirmed.stderr
+    );
+    assert!(!town.path("outbox/139998-20250602-pipeline-reset").exists());
+
+    let reset = common::run(&mut town.command("reset", "2025-06-02", &["--yes"]));
+    assert_eq!(reset.status, 0, "{}{}", reset.stdout, reset.stderr);
+    let dir = town.path("outbox/139998-20250602-pipeline-reset");
+    assert!(dir.join("E12-0000.json").exists(), "a reset speaks E12");
+    let report = town.report("139998-20250602-pipeline-reset", "report.json");
+    assert_eq!(report["diff"]["register"], current, "{}", report["diff"]);
+    assert_eq!(report["diff"]["omit"], current, "the old keys are dropped");
+    let results = pmh.take(&dir, &[], &town.path("results2"));
+    assert_eq!(import(&town, &results).status, 0);
+    let status = town.status();
+    assert_eq!(status["accepted_rows"], current, "{status}");
+    assert_eq!(status["pending_rows"], 0);
+
+    // The next day's diff starts from the new baseline: nothing to send.
+    assert_eq!(town.run("2025-06-03", &[]).status, 0);
+    assert_eq!(
+        town.report("139998-20250603-pipeline", "report.json")["diff"]["sent"],
+        0
+    );
+}

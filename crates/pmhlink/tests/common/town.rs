@@ -197,10 +197,13 @@ impl Pmh {
         for (n, payload) in payloads(run_dir).iter().enumerate() {
             let records: Vec<Value> =
                 serde_json::from_slice(&std::fs::read(payload).unwrap()).unwrap();
+            let full = records
+                .first()
+                .is_some_and(|r| r.get("isDeleted").is_none());
             let mut out = Vec::new();
             for (i, mut r) in records.into_iter().enumerate() {
                 let id = row_id(&r);
-                let deleted = r["isDeleted"].as_bool().unwrap();
+                let deleted = !full && r["isDeleted"].as_bool().unwrap();
                 r.as_object_mut().unwrap().remove("isDeleted");
                 if !self.seen.insert((id.clone(), r.to_string(), deleted)) {
                     self.duplicates.push(id.clone());
@@ -215,7 +218,8 @@ impl Pmh {
                 }
                 out.push(RecordResult {
                     record_number: i as u32 + 1,
-                    history_key: Some(id.1.clone()),
+                    // Full-sync records have no history key.
+                    history_key: Some(id.1.clone()).filter(|k| !k.is_empty()),
                     outcome: if rejected {
                         Outcome::Rejected(vec![PmhError {
                             code: "E1234".into(),
