@@ -351,7 +351,8 @@ fn baseline_content_follows_the_overlay() {
     l.settle("r1", 1, &s, "x").unwrap();
 
     // (plan of the next run, row asked for, the version expected)
-    let cases: &[(&[(u8, Action, u8)], u8, Option<u8>)] = &[
+    type Plan = &'static [(u8, Action, u8)];
+    let cases: &[(Plan, u8, Option<u8>)] = &[
         (&[], 1, Some(1)),
         (&[(1, Update, 2)], 1, Some(2)),
         (&[(1, Update, 3)], 1, Some(3)),

@@ -593,15 +593,6 @@ pub fn run(
     };
     let decided = execute(&setup, &mut counting, columns, &joins, &mut out, |rx| {
         sync::consume(rx, input, target)
-    })
-    .and_then(|d| {
-        if out.records.rows == 0 {
-            return Err(RunError::Source {
-                source_name: plan.primary.clone(),
-                message: "returned no rows; an empty export is never sent".into(),
-            });
-        }
-        Ok(d)
     });
     progress.finish();
     fill_findings(&mut report, &out);

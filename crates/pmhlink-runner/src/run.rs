@@ -409,7 +409,17 @@ pub fn execute<T: Send>(
             worker: &worker,
             consumer: &tx,
         };
-        let read = read_all(setup, &source_name, lanes, joins, out, &mut primary_stats);
+        let read =
+            read_all(setup, &source_name, lanes, joins, out, &mut primary_stats).and_then(|()| {
+                // Checked before `End`, so an empty export never reaches a committed plan.
+                if out.records.rows == 0 {
+                    return Err(RunError::Source {
+                        source_name: source_name.clone(),
+                        message: "returned no rows; an empty export is never sent".into(),
+                    });
+                }
+                Ok(())
+            });
         if read.is_ok() {
             // A closed channel means the consumer stopped on an error, which it reports.
             let _ = tx.send(Stream::End);
