@@ -35,6 +35,9 @@ enum Command {
     /// The diff and the ledger at a large city's scale: day 1 accepted whole, day 2 with 1 %
     /// changed and 0.1 % gone; times the diff and the plan's commit (release build).
     BenchLedger(bench_ledger::LedgerBenchArgs),
+    /// The measured day of `bench-ledger`, in a process of its own (for its peak memory).
+    #[command(hide = true)]
+    BenchLedgerDay2 { dir: std::path::PathBuf },
     /// The measurement itself, run by `bench` in the release build.
     #[command(hide = true)]
     BenchRun(bench::BenchArgs),
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::BenchRun(args) => bench::measure(&args),
         Command::BenchPipeline(args) => bench::pipeline(&args),
         Command::BenchLedger(args) => bench_ledger::run(&args),
+        Command::BenchLedgerDay2 { dir } => bench_ledger::day2(&dir),
         Command::Docs => std::fs::write(
             demo::workspace_root().join("docs/pipeline-reference.md"),
             pmhlink_config::reference_markdown(),

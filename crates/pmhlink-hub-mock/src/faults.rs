@@ -78,7 +78,10 @@ pub struct RejectRule {
 impl RejectRule {
     pub(crate) fn matches(&self, value: &str) -> bool {
         self.equals.as_deref().is_some_and(|e| value == e)
-            || self.ends_with.as_deref().is_some_and(|e| value.ends_with(e))
+            || self
+                .ends_with
+                .as_deref()
+                .is_some_and(|e| value.ends_with(e))
     }
 }
 
@@ -248,7 +251,10 @@ ends_with = "X"
             ("[[fault]]\nstatus = 200\n", "not an error status"),
             ("[[fault]]\nstatus = 500\ndrop = true\n", "cannot also"),
             ("[[fault]]\ndrop = true\ntimes = 0\n", "at least 1"),
-            ("[[fault]]\ndelay_ms = 5\nretry_after = 1\n", "goes with a status"),
+            (
+                "[[fault]]\ndelay_ms = 5\nretry_after = 1\n",
+                "goes with a status",
+            ),
             (
                 "[[reject]]\nfield = \"myNumber\"\nequals = \"1\"\nends_with = \"1\"\n",
                 "exactly one",

@@ -80,6 +80,9 @@ pub struct SentRow {
 
 const COLUMNS: &str = "run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at";
 
+/// One submission by its run and batch number, read by [`submission`].
+pub(crate) const ONE_SUBMISSION: &str = "SELECT run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at FROM submissions WHERE run_id = ?1 AND seq = ?2";
+
 pub(crate) fn submission(r: &Row<'_>) -> rusqlite::Result<Submission> {
     Ok(Submission {
         run_id: r.get(0)?,

@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::delivery::{SubmissionState, submission};
+use crate::delivery::{ONE_SUBMISSION, SubmissionState, submission};
 use crate::error::{LedgerError, Result};
 use crate::plan::key16;
 use crate::store::{Ledger, now_unix};
@@ -99,11 +99,7 @@ impl Ledger {
     pub fn submission_hk_hashes(&self, run_id: &str, seq: u32) -> Result<Vec<[u8; 16]>> {
         let sql = |e| self.sql(e);
         let Some(s) = self
-            .query_submissions(
-                "SELECT run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at
-                 FROM submissions WHERE run_id = ?1 AND seq = ?2",
-                params![run_id, seq],
-            )?
+            .query_submissions(ONE_SUBMISSION, params![run_id, seq])?
             .into_iter()
             .next()
         else {
@@ -147,12 +143,7 @@ impl Ledger {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         let sub = tx
-            .query_row(
-                "SELECT run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at
-                 FROM submissions WHERE run_id = ?1 AND seq = ?2",
-                params![run_id, seq],
-                submission,
-            )
+            .query_row(ONE_SUBMISSION, params![run_id, seq], submission)
             .optional()
             .map_err(sql)?
             .ok_or_else(|| mismatch("no such batch in this ledger".into()))?;

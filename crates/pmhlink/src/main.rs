@@ -4,6 +4,7 @@ mod clock;
 mod exit;
 mod ledger_cmd;
 mod lint;
+mod mock_cmd;
 mod pipeline_cmd;
 
 use std::process::ExitCode;
@@ -54,6 +55,9 @@ enum Command {
     /// What the pipeline's ledger holds: last runs, rows accepted / pending / quarantined,
     /// batches awaiting results, the oldest quarantined row.
     Status(ledger_cmd::StatusArgs),
+    /// Run the PMH emulator (every registration and result API of a profile, bearer
+    /// authentication, fault injection, `GET /_mock/records` and `/_mock/submissions`).
+    MockHub(mock_cmd::MockHubArgs),
     /// Results from PMH for delivered batches.
     Results {
         #[command(subcommand)]
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Reset(args) => pipeline_cmd::reset(args),
         Command::Status(args) => ledger_cmd::status(args),
         Command::Results { command } => ledger_cmd::results(command),
+        Command::MockHub(args) => mock_cmd::main(args),
     }
 }
 

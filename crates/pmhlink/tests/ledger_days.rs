@@ -40,7 +40,7 @@ fn history_key(rows: &[Vec<String>], i: usize) -> String {
 fn a_week_of_changes_keeps_pmh_equal_to_the_source() {
     let town = Town::new(120, 21, 40);
     town.edit_pipeline("max_deletion_share = 0.05", "max_deletion_share = 0.5");
-    let days = vec![
+    let days = [
         Day {
             date: "2025-06-02",
             exit: 0,
