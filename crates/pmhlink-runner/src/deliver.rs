@@ -54,6 +54,9 @@ pub trait SinkHandle {
     /// Whether a batch handed over by an earlier, interrupted attempt is final with the sink
     /// (so it must not be sent again).
     fn holds(&mut self, receipt: &Receipt) -> Result<bool, RunError>;
+    /// The batch's result when the sink can fetch it and it is ready (completed or failed);
+    /// `None` while PMH is still processing, or when results come back another way.
+    fn result(&mut self, receipt: &Receipt) -> Result<Option<Vec<u8>>, RunError>;
     /// Makes this run's deliveries final (`commit`) or removes them; returns a summary.
     fn finish(
         &mut self,

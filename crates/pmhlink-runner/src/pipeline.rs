@@ -19,7 +19,9 @@ use crate::compile::{CompileError, compile, source_order};
 use crate::deliver::{Delivery, SinkHandle, deliver};
 use crate::plugins::{PluginSink, PluginSource, is_config_failure};
 use crate::quarantine;
-use crate::report::{CodeCount, DiffCounts, Outcome, RunReport, now_unix, rfc3339_utc};
+use crate::report::{
+    CodeCount, DiffCounts, Outcome, ResultsSeen, RunReport, now_unix, rfc3339_utc,
+};
 use crate::run::{Mode, RunError, RunOutput, RunSetup, SourceHandle, execute, load_join};
 use crate::sync::{self, DiffInput, Target, config_digest};
 
@@ -94,6 +96,8 @@ pub struct Options {
     pub confirm_deletions: Option<u64>,
     /// `--retry-quarantined`: send rows PMH rejected even if their content has not changed.
     pub retry_rejected: bool,
+    /// How long to wait, after delivering, for PMH's results (sinks that can fetch them).
+    pub wait_results: std::time::Duration,
 }
 
 /// What `run`/`plan` produced.
@@ -246,6 +250,7 @@ impl RunContext<'_> {
             diff: None,
             ledger: ledger.map(|l| l.path().display().to_string()),
             resumed: Vec::new(),
+            results: ResultsSeen::default(),
             batches: Vec::new(),
             sinks: sink_health,
             outcome: Outcome::Planned,
@@ -479,6 +484,15 @@ pub fn run(
         }
     }
 
+    if opts.mode == Mode::Run {
+        // Results that came in since the last run settle first, so today's diff starts from
+        // what PMH accepted and refused.
+        let ledger = ledger.as_mut().expect("a run opens its ledger");
+        let polled =
+            crate::results::poll(ledger, &mut sinks, &ctx.profile.result, Default::default())?;
+        report.results = ResultsSeen::from(&polled);
+    }
+
     let batch_rows = 16384;
     let mut joins = Vec::new();
     let mut sources = opened.sources.drain(..);
@@ -663,6 +677,9 @@ pub fn run(
             crate::failpoint::hit("delivered");
             report.batches = done.batches;
             report.sinks.extend(done.sink_summaries);
+            let polled =
+                crate::results::poll(ledger, &mut sinks, &ctx.profile.result, opts.wait_results)?;
+            report.results.add(&polled);
             let outcome = if counts.sent == 0 {
                 Outcome::Unchanged
             } else {

@@ -62,6 +62,17 @@ fn sink_error(f: PluginFailure) -> RunError {
     }
 }
 
+impl PluginSink {
+    fn poll(&mut self, receipt: &Receipt) -> Result<pmhlink_plugin_host::Outcome, RunError> {
+        self.inner
+            .poll(&HostReceipt {
+                id: receipt.id.clone(),
+                detail: receipt.detail.clone(),
+            })
+            .map_err(sink_error)
+    }
+}
+
 impl SinkHandle for PluginSink {
     fn plugin(&self) -> &str {
         self.inner.plugin()
@@ -86,14 +97,15 @@ impl SinkHandle for PluginSink {
     }
 
     fn holds(&mut self, receipt: &Receipt) -> Result<bool, RunError> {
-        let outcome = self
-            .inner
-            .poll(&HostReceipt {
-                id: receipt.id.clone(),
-                detail: receipt.detail.clone(),
-            })
-            .map_err(sink_error)?;
-        Ok(outcome.state != OutcomeState::Failed)
+        Ok(self.poll(receipt)?.state != OutcomeState::Failed)
+    }
+
+    fn result(&mut self, receipt: &Receipt) -> Result<Option<Vec<u8>>, RunError> {
+        let outcome = self.poll(receipt)?;
+        Ok(
+            (outcome.state != OutcomeState::Pending && !outcome.result_bytes.is_empty())
+                .then_some(outcome.result_bytes),
+        )
     }
 
     fn finish(

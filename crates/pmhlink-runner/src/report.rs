@@ -26,6 +26,42 @@ pub struct RecordCounts {
     pub withdrawn: u64,
 }
 
+/// Results collected from sinks during a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ResultsSeen {
+    /// Batches settled.
+    pub batches: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    /// Rows of tasks PMH failed as a whole (sent again by the next run).
+    pub failed: u64,
+    /// Batches still awaiting their result.
+    pub pending: u64,
+    /// Why some results could not be fetched this time (asked again later).
+    pub errors: Vec<String>,
+}
+
+impl ResultsSeen {
+    pub fn add(&mut self, p: &crate::results::Polled) {
+        self.batches += p.settled.len() as u64;
+        for s in &p.settled {
+            self.accepted += s.settled.accepted;
+            self.rejected += s.settled.rejected;
+            self.failed += s.settled.failed;
+        }
+        self.pending = p.pending as u64;
+        self.errors = p.errors.clone();
+    }
+}
+
+impl From<&crate::results::Polled> for ResultsSeen {
+    fn from(p: &crate::results::Polled) -> Self {
+        let mut seen = ResultsSeen::default();
+        seen.add(p);
+        seen
+    }
+}
+
 /// What the diff against the ledger decided, by action.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DiffCounts {
@@ -146,6 +182,8 @@ pub struct RunReport {
     pub ledger: Option<String>,
     /// Earlier interrupted runs this run finished delivering first.
     pub resumed: Vec<String>,
+    /// PMH's results this run collected (for its own batches and earlier ones).
+    pub results: ResultsSeen,
     pub batches: Vec<BatchReport>,
     pub sinks: Vec<String>,
     pub outcome: Outcome,

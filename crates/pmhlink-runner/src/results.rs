@@ -10,6 +10,7 @@ use pmhlink_ledger::{
 };
 use pmhlink_plugin_host::Host;
 use pmhlink_profile::result::{Outcome, TaskResult, TaskStatus};
+use pmhlink_profile::spec::ResultSpec;
 
 use crate::deliver::{Receipt, sha256_hex};
 use crate::pipeline::{PipelineError, load_profile, master_key};
@@ -46,9 +47,8 @@ pub struct Imported {
     pub settled: Settled,
 }
 
-/// Parses a result in the profile's format: JSON when it starts with `{`, else CSV.
-fn parse(pipeline: &Pipeline, bytes: &[u8]) -> Result<TaskResult, PipelineError> {
-    let profile = load_profile(pipeline)?;
+/// A result in the profile's format: JSON when it starts with `{`, else CSV.
+fn read_result(spec: &ResultSpec, bytes: &[u8]) -> Result<TaskResult, String> {
     let first = bytes
         .strip_prefix(b"\xEF\xBB\xBF")
         .unwrap_or(bytes)
@@ -59,8 +59,7 @@ fn parse(pipeline: &Pipeline, bytes: &[u8]) -> Result<TaskResult, PipelineError>
     } else {
         pmhlink_profile::Format::Csv
     };
-    pmhlink_profile::result::read(&profile.result, format, bytes)
-        .map_err(|e| PipelineError::Input(e.to_string()))
+    pmhlink_profile::result::read(spec, format, bytes).map_err(|e| e.to_string())
 }
 
 fn fits(ledger: &Ledger, keys: &Keys, s: &Submission, result: &TaskResult) -> bool {
@@ -185,6 +184,109 @@ fn read_file(pipeline: &Pipeline, host: &Host, file: &Path) -> Result<Vec<u8>, P
     }
 }
 
+/// What polling the sinks for results did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Polled {
+    pub settled: Vec<Imported>,
+    /// Batches whose result is not ready yet (or whose sink cannot fetch results: the drop
+    /// folder's come back by `results import`).
+    pub pending: usize,
+    /// Batches whose result could not be fetched this time, with why; they are asked again.
+    pub errors: Vec<String>,
+}
+
+/// Asks each sink for the results of the batches it delivered and settles every one that is
+/// ready, until none is left or `wait` has passed. A result that is still processing at the
+/// deadline stays pending and is asked for again by the next run or `pmhlink results`.
+pub fn poll(
+    ledger: &mut Ledger,
+    sinks: &mut [&mut (dyn crate::deliver::SinkHandle + Send)],
+    spec: &ResultSpec,
+    wait: std::time::Duration,
+) -> Result<Polled, PipelineError> {
+    let deadline = std::time::Instant::now() + wait;
+    let mut polled = Polled::default();
+    loop {
+        let waiting = ledger.awaiting_results().map_err(PipelineError::Ledger)?;
+        polled.pending = 0;
+        polled.errors.clear();
+        for s in waiting {
+            let mut answer = None;
+            for (sink, receipt) in sinks.iter_mut().zip(&s.receipts) {
+                match sink.result(&Receipt::from_ledger(receipt)) {
+                    Ok(Some(bytes)) => {
+                        answer = Some(bytes);
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => polled.errors.push(format!("{}:{}: {e}", s.run_id, s.seq)),
+                }
+            }
+            let Some(bytes) = answer else {
+                polled.pending += 1;
+                continue;
+            };
+            let result = match read_result(spec, &bytes) {
+                Ok(r) if r.status != TaskStatus::Processing => r,
+                Ok(_) => {
+                    polled.pending += 1;
+                    continue;
+                }
+                Err(e) => {
+                    polled.errors.push(format!(
+                        "{}:{}: the result is unreadable: {e}",
+                        s.run_id, s.seq
+                    ));
+                    continue;
+                }
+            };
+            let settled = ledger
+                .settle(
+                    &s.run_id,
+                    s.seq,
+                    &settlement(ledger.keys(), &result),
+                    &sha256_hex(&bytes),
+                )
+                .map_err(PipelineError::Ledger)?;
+            polled.settled.push(Imported {
+                file: format!("task {}", result.task_id),
+                run_id: s.run_id.clone(),
+                seq: s.seq,
+                settled,
+            });
+        }
+        if polled.pending == 0 || std::time::Instant::now() >= deadline {
+            return Ok(polled);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+/// `pmhlink results PIPELINE`: asks the pipeline's sinks for every result that is due.
+pub fn poll_pipeline(
+    pipeline: &Pipeline,
+    host: &Host,
+    wait: std::time::Duration,
+) -> Result<Polled, PipelineError> {
+    let profile = load_profile(pipeline)?;
+    let key = master_key(pipeline, false)?;
+    let mut ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
+        .map_err(PipelineError::Ledger)?;
+    let mut opened = Vec::new();
+    for spec in &pipeline.sinks {
+        let inner = host.open_sink(
+            &spec.plugin,
+            &serde_json::Value::Object(spec.config.value().clone()),
+        )?;
+        opened.push(crate::plugins::PluginSink { inner });
+    }
+    let mut sinks: Vec<&mut (dyn crate::deliver::SinkHandle + Send)> = opened
+        .iter_mut()
+        .map(|s| s as &mut (dyn crate::deliver::SinkHandle + Send))
+        .collect();
+    poll(&mut ledger, &mut sinks, &profile.result, wait)
+}
+
 /// Imports result files in order; each settles one batch in one transaction, or nothing.
 pub fn import(
     pipeline: &Pipeline,
@@ -192,6 +294,7 @@ pub fn import(
     files: &[std::path::PathBuf],
     named: Option<&BatchRef>,
 ) -> Result<Vec<Imported>, PipelineError> {
+    let profile = load_profile(pipeline)?;
     let key = master_key(pipeline, false)?;
     let mut ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
         .map_err(PipelineError::Ledger)?;
@@ -199,7 +302,7 @@ pub fn import(
     for file in files {
         let shown = file.display().to_string();
         let bytes = read_file(pipeline, host, file)?;
-        let result = parse(pipeline, &bytes)
+        let result = read_result(&profile.result, &bytes)
             .map_err(|e| PipelineError::Input(format!("result file {shown}: {e}")))?;
         if result.status == TaskStatus::Processing {
             return Err(PipelineError::Input(format!(

@@ -28,6 +28,23 @@ pub struct StatusArgs {
     runs: u32,
 }
 
+/// `pmhlink results PIPELINE` polls the sinks; `pmhlink results import PIPELINE FILE…` reads
+/// result files.
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ResultsArgs {
+    #[command(subcommand)]
+    command: Option<ResultsCommand>,
+    /// The pipeline file (TOML or YAML).
+    pipeline: Option<PathBuf>,
+    /// Keep asking until every result is in or this many seconds have passed.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    wait: u64,
+    /// Print what was settled as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ResultsCommand {
     /// Settle batches with result files from PMH (E03/E04, E07/E08, E13/E14 in the profile's
@@ -130,10 +147,64 @@ pub fn status(args: StatusArgs) -> ExitCode {
     ExitCode::from(exit::OK)
 }
 
-pub fn results(command: ResultsCommand) -> ExitCode {
-    match command {
-        ResultsCommand::Import(args) => import(args),
+pub fn results(args: ResultsArgs) -> ExitCode {
+    match (args.command, args.pipeline) {
+        (Some(ResultsCommand::Import(import_args)), _) => import(import_args),
+        (None, Some(pipeline)) => poll(&pipeline, args.wait, args.json),
+        (None, None) => fail(
+            "results",
+            &"name the pipeline file (or use `results import PIPELINE FILE…`)",
+            exit::CONFIG,
+        ),
     }
+}
+
+fn poll(path: &std::path::Path, wait: u64, json: bool) -> ExitCode {
+    let (pipeline, host, _path) = match prepare("results", path) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let polled =
+        match results::poll_pipeline(&pipeline, &host, std::time::Duration::from_secs(wait)) {
+            Ok(p) => p,
+            Err(e) => return fail("results", &e, e.exit_code()),
+        };
+    let rejected: u64 = polled.settled.iter().map(|d| d.settled.rejected).sum();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&polled).expect("results serialise")
+        );
+    } else {
+        for d in &polled.settled {
+            println!(
+                "pmhlink results: {}:{} ({}) 受理 {}件, 不受理 {}件{}",
+                d.run_id,
+                d.seq,
+                d.file,
+                d.settled.accepted,
+                d.settled.rejected,
+                if d.settled.failed > 0 {
+                    format!(", タスク失敗 {}件 (次回の実行で再送)", d.settled.failed)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        println!(
+            "pmhlink results: 反映 {}件, 結果待ち {}件",
+            polled.settled.len(),
+            polled.pending
+        );
+        for e in &polled.errors {
+            println!("  取得できませんでした (次回再確認): {e}");
+        }
+    }
+    ExitCode::from(if rejected > 0 {
+        exit::QUARANTINED
+    } else {
+        exit::OK
+    })
 }
 
 fn import(args: ImportArgs) -> ExitCode {

@@ -58,11 +58,12 @@ enum Command {
     /// Run the PMH emulator (every registration and result API of a profile, bearer
     /// authentication, fault injection, `GET /_mock/records` and `/_mock/submissions`).
     MockHub(mock_cmd::MockHubArgs),
-    /// Results from PMH for delivered batches.
-    Results {
-        #[command(subcommand)]
-        command: ledger_cmd::ResultsCommand,
-    },
+    /// Results from PMH for delivered batches: `results PIPELINE` asks the sinks (the API
+    /// route), `results import PIPELINE FILE…` reads result files (the manual route).
+    ///
+    /// Exit status: 0 settled (or nothing due), 3 some records rejected, 2 unusable file or
+    /// arguments, 4 the ledger failed.
+    Results(ledger_cmd::ResultsArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,7 +78,7 @@ fn main() -> ExitCode {
         Command::Schema => pipeline_cmd::schema(),
         Command::Reset(args) => pipeline_cmd::reset(args),
         Command::Status(args) => ledger_cmd::status(args),
-        Command::Results { command } => ledger_cmd::results(command),
+        Command::Results(args) => ledger_cmd::results(args),
         Command::MockHub(args) => mock_cmd::main(args),
     }
 }

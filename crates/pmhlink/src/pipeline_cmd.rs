@@ -31,6 +31,11 @@ pub struct RunArgs {
     /// Send rows PMH rejected even if the source has not changed them.
     #[arg(long)]
     retry_quarantined: bool,
+    /// After delivering, wait up to this many seconds for PMH's results (sinks that fetch
+    /// them, like the API sink); what is not ready by then is collected by the next run or
+    /// `pmhlink results`.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    wait_results: u64,
 }
 
 #[derive(Args, Debug)]
@@ -103,6 +108,7 @@ pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
         reset: false,
         confirm_deletions: args.confirm_deletions,
         retry_rejected: args.retry_quarantined,
+        wait_results: std::time::Duration::from_secs(args.wait_results),
     };
     execute(command, &pipeline, &host, &path, &opts, args.quiet)
 }
@@ -121,6 +127,7 @@ pub fn reset(args: ResetArgs) -> ExitCode {
         reset: true,
         confirm_deletions: args.run.confirm_deletions,
         retry_rejected: true,
+        wait_results: std::time::Duration::from_secs(args.run.wait_results),
     };
     let planned = execute(command, &pipeline, &host, &path, &opts, false);
     if planned != ExitCode::from(exit::OK) && planned != ExitCode::from(exit::QUARANTINED) {
@@ -179,6 +186,16 @@ fn execute(
                 }
                 for s in &r.sinks {
                     println!("  送信先 {s}");
+                }
+                let res = &r.results;
+                if res.batches > 0 || res.pending > 0 {
+                    println!(
+                        "  PMH の結果: {}件の送信分を反映 (受理 {}件, 不受理 {}件), 結果待ち {}件",
+                        res.batches, res.accepted, res.rejected, res.pending
+                    );
+                }
+                for e in &res.errors {
+                    println!("  結果を取得できませんでした (次回再確認): {e}");
                 }
                 for id in &r.resumed {
                     println!("  中断していた実行 {id} の送信を再開し、完了しました");
