@@ -514,9 +514,11 @@ impl Api {
             .unwrap_or_default();
         let (origin, status, what) = (&self.origin, answer.status, &call.what);
         match status.as_u16() {
+            // Not a configuration error (exit 2) but the run's circumstances (exit 4): a token
+            // that expired or was revoked at PMH is refused with the pipeline file unchanged.
             401 | 403 => {
                 let key = self.credentials_key();
-                PluginError::config(format!(
+                PluginError::io(format!(
                     "PMH API {origin} refused the credentials ({status}{code}) for {what}; check `{key}`"
                 ))
                 .at(key)
@@ -554,10 +556,8 @@ impl Api {
                     "PMH API {} is unreachable: {why}",
                     self.origin
                 ))),
-                Err(Failure::Unknown(why)) => Err(PluginError::io(format!(
-                    "PMH API {} did not answer {}: {why}",
-                    self.origin, call.what
-                ))),
+                // Reached, but the answer was lost: a GET can simply be asked again.
+                Err(Failure::Unknown(_)) => self.retrying(call).await,
             };
         }
     }

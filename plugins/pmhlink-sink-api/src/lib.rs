@@ -109,7 +109,13 @@ impl ApiSink {
             body: Body::Empty,
             idempotency_key: None,
         };
-        let answer = self.runtime.block_on(self.api.probe(&call))?;
+        let mut answer = self.runtime.block_on(self.api.probe(&call))?;
+        // A busy or briefly failing PMH must not stop the day's run at its first step: an
+        // answer that a delivery would retry is retried here too. An unreachable host is
+        // reported at once.
+        if matches!(answer.status.as_u16(), 429 | 500 | 502 | 503 | 504) {
+            answer = self.runtime.block_on(self.api.retrying(&call))?;
+        }
         match answer.status.as_u16() {
             200 | 404 => Ok(format!(
                 "PMH API {}: reachable, credentials accepted",

@@ -61,6 +61,8 @@ pub fn ensure_plugins() {
                 "pmhlink-source-fixed",
                 "-p",
                 "pmhlink-sink-file",
+                "-p",
+                "pmhlink-sink-api",
             ])
             .args(["-p", "pmhlink-source-echo"])
             .status()
