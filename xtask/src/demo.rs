@@ -37,11 +37,12 @@ pub fn cargo(args: &[&str]) -> Result<(), String> {
 }
 
 /// The binary and the first-party plugins it loads from beside itself.
-pub const PACKAGES: [&str; 4] = [
+pub const PACKAGES: [&str; 5] = [
     "pmhlink",
     "pmhlink-source-csv",
     "pmhlink-source-fixed",
     "pmhlink-sink-file",
+    "pmhlink-sink-api",
 ];
 
 pub fn build(release: bool) -> Result<PathBuf, String> {
@@ -179,6 +180,7 @@ pub fn run() -> Result<(), String> {
         "Delivered files, manifest, reports and the ledger (state/) are under {}.",
         example.display()
     );
+    crate::demo_days::run(&bin, &example)?;
     if (checked, ran, again, status, linted, edited_lint) == (0, 3, 0, 0, 0, 1) {
         Ok(())
     } else {

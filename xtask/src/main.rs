@@ -4,6 +4,7 @@ mod bench;
 mod bench_ledger;
 mod ci;
 mod demo;
+mod demo_days;
 mod gen_cmd;
 mod payloads;
 

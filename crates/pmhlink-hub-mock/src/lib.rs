@@ -133,6 +133,7 @@ mod conn;
 mod error;
 mod faults;
 mod inspect;
+pub mod inspect_client;
 mod payload;
 mod persist;
 mod record_check;

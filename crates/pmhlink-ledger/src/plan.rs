@@ -235,6 +235,18 @@ impl PlanWriter<'_> {
         content_of(&self.tx, self.keys, self.path, key)
     }
 
+    /// Forgets PMH's refusal of a row whose source no longer has the refused content and is
+    /// back to what PMH holds (nothing to send, nothing refused any more), with the plan.
+    pub fn clear_rejection(&mut self, key: &RowKey) -> Result<()> {
+        self.tx
+            .execute(
+                "DELETE FROM quarantine WHERE kind = 'rejected' AND qkey = ?1",
+                [&key[..]],
+            )
+            .map_err(|e| LedgerError::from_sql(self.path, e))?;
+        Ok(())
+    }
+
     /// Rows written so far, and of them the ones to be sent.
     pub fn rows(&self) -> (u64, u64) {
         (self.ordinal as u64, self.position as u64)

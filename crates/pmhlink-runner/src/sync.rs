@@ -158,7 +158,9 @@ pub fn consume(
         keys,
         layout,
     } = input;
+    let refused: std::collections::HashSet<RowKey> = rejected.keys().copied().collect();
     let mut differ = Differ::new(kind, baseline, rejected, retry_rejected);
+    let mut moot = Vec::new();
     let mut commit_to = None;
     let mut out = match target {
         Target::Plan(ledger) => Out::Dry {
@@ -194,6 +196,7 @@ pub fn consume(
                     hk_hash: row.hk_hash,
                     content: chunk.content(*half, row),
                 })?,
+                Decision::Unchanged if refused.contains(&row.key) => moot.push(row.key),
                 Decision::Unchanged | Decision::StillRejected => {}
                 Decision::Duplicate => {
                     return Err(RunError::Payload(
@@ -231,7 +234,10 @@ pub fn consume(
         removal(keys, key, action, content, &mut out)?;
     }
     match out {
-        Out::Plan(writer) => {
+        Out::Plan(mut writer) => {
+            for key in &moot {
+                writer.clear_rejection(key).map_err(ledger_err)?;
+            }
             crate::failpoint::hit("read");
             let counts = crate::report::DiffCounts::from(&decided.counts);
             let json = serde_json::to_value(&counts).expect("counts serialise");

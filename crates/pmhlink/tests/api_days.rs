@@ -6,7 +6,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 
 use common::town::{Pmh, RowId, Town, col};
@@ -50,54 +50,13 @@ impl Hub {
         Hub { child, addr }
     }
 
-    /// One HTTP/1.1 request; returns (status, body).
-    fn call(&self, method: &str, path: &str, body: &str) -> (u16, String) {
-        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).unwrap();
-        let status = answer[9..12].parse().unwrap();
-        let (head, rest) = answer.split_once("\r\n\r\n").unwrap();
-        let body = if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            dechunk(rest)
-        } else {
-            rest.to_owned()
-        };
-        (status, body)
-    }
-
     fn json(&self, path: &str) -> Value {
-        let (status, body) = self.call("GET", path, "");
-        assert_eq!(status, 200, "{path}: {body}");
-        serde_json::from_str(&body).unwrap()
+        pmhlink_hub_mock::inspect_client::get_json(&self.addr, path).unwrap()
     }
 
     fn faults(&self, faults: Value) {
-        let (status, body) = self.call("POST", "/_mock/faults", &faults.to_string());
-        assert_eq!(status, 200, "{body}");
+        pmhlink_hub_mock::inspect_client::set_faults(&self.addr, &faults).unwrap();
     }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = &rest[n + 2..];
-    }
-    out
 }
 
 impl Drop for Hub {
