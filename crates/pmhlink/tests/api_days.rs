@@ -110,6 +110,9 @@ fn held(hub: &Hub) -> BTreeMap<RowId, Value> {
         .collect()
 }
 
+/// (date, faults injected before the run, rows changed, rows removed, a row PMH rejects)
+type ApiDay = (&'static str, Value, Vec<usize>, Vec<usize>, Option<usize>);
+
 #[test]
 fn days_of_uploads_through_faults_keep_pmh_equal_to_the_source() {
     common::ensure_plugins();
@@ -118,8 +121,7 @@ fn days_of_uploads_through_faults_keep_pmh_equal_to_the_source() {
     town.edit_pipeline("max_deletion_share = 0.05", "max_deletion_share = 0.5");
     api_pipeline(&town, &hub);
 
-    // (date, faults injected before the run, rows changed, rows removed, a row PMH rejects)
-    let days: [(&str, Value, Vec<usize>, Vec<usize>, Option<usize>); 5] = [
+    let days: [ApiDay; 5] = [
         (
             "2025-06-01",
             json!({"fault": [
