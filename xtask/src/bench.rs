@@ -347,6 +347,16 @@ fn lint_end_to_end(bin: &Path, api: &str, file: &Path, today: &str) -> Result<()
     Ok(())
 }
 
+impl PipelineBenchArgs {
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn certificates(&self) -> u64 {
+        self.certificates
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct PipelineBenchArgs {
     /// Certificates in the generated municipality.
@@ -360,6 +370,29 @@ pub struct PipelineBenchArgs {
     dir: Option<PathBuf>,
 }
 
+/// The generated city's exports in `dir/data`, generated once per seed and size.
+pub fn generated(dir: &Path, seed: u64, certificates: u64, who: &str) -> Result<PathBuf, String> {
+    let data = dir.join("data");
+    let marker = data.join(".generated");
+    let wanted = format!("seed {seed} certificates {certificates}");
+    if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        let _ = fs::remove_dir_all(&data);
+        let t = Instant::now();
+        let synth = Synth::new(SynthConfig {
+            seed,
+            certificates,
+            ..SynthConfig::default()
+        });
+        pmhlink_synth::files::write_dir(&synth, &data, &mut []).map_err(|e| e.to_string())?;
+        fs::write(&marker, &wanted).map_err(|e| e.to_string())?;
+        println!(
+            "{who}: generated {wanted} in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(data)
+}
+
 /// `cargo xtask bench-pipeline`: the demo pipeline over a generated city of CP932 exports,
 /// through the release binary and plugins: sources, join, mapping, rules, file sink.
 pub fn pipeline(args: &PipelineBenchArgs) -> Result<(), String> {
@@ -368,27 +401,10 @@ pub fn pipeline(args: &PipelineBenchArgs) -> Result<(), String> {
         .dir
         .clone()
         .unwrap_or_else(|| target_dir().join("bench-pipeline"));
-    let data = dir.join("data");
-    let marker = data.join(".generated");
-    let wanted = format!("seed {} certificates {}", args.seed, args.certificates);
-    if fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        let _ = fs::remove_dir_all(&data);
-        let t = Instant::now();
-        let synth = Synth::new(SynthConfig {
-            seed: args.seed,
-            certificates: args.certificates,
-            ..SynthConfig::default()
-        });
-        pmhlink_synth::files::write_dir(&synth, &data, &mut []).map_err(|e| e.to_string())?;
-        fs::write(&marker, &wanted).map_err(|e| e.to_string())?;
-        println!(
-            "bench-pipeline: generated {wanted} in {:.1} s",
-            t.elapsed().as_secs_f64()
-        );
-    }
+    let data = generated(&dir, args.seed, args.certificates, "bench-pipeline")?;
     let pipeline = crate::demo::workspace_root().join("examples/sakurano/pipeline.toml");
     fs::copy(&pipeline, dir.join("pipeline.toml")).map_err(|e| e.to_string())?;
-    for old in ["outbox", "reports"] {
+    for old in ["outbox", "reports", "state"] {
         let _ = fs::remove_dir_all(dir.join(old));
     }
     let sizes: u64 = ["subsidy.csv", "residents.dat", "shien.csv"]
@@ -426,7 +442,7 @@ pub fn pipeline(args: &PipelineBenchArgs) -> Result<(), String> {
         args.certificates,
         sizes / 1_000_000,
         r["rows"],
-        r["sent"],
+        report["diff"]["sent"],
         r["quarantined"],
         report["batches"].as_array().map_or(0, Vec::len)
     );

@@ -10,9 +10,9 @@ use pmhlink_hub_mock::inspect_client::{get_json, set_faults};
 use serde_json::json;
 
 /// The demo's own token: the emulator requires it and the API sink reads it from PMH_TOKEN.
-const TOKEN: &str = "demo-token-not-secret";
+pub const TOKEN: &str = "demo-token-not-secret";
 
-struct Hub(Child);
+pub struct Hub(pub Child);
 
 impl Drop for Hub {
     fn drop(&mut self) {
@@ -21,17 +21,20 @@ impl Drop for Hub {
     }
 }
 
-fn start_hub(bin: &Path, state: &Path) -> Result<(Hub, String), String> {
-    let mut child = Command::new(bin)
-        .args([
-            "mock-hub",
-            "--listen",
-            "127.0.0.1:0",
-            "--token-env",
-            "PMH_TOKEN",
-        ])
-        .arg("--state")
-        .arg(state)
+/// `pmhlink mock-hub` on a free loopback port; its log goes to the terminal unless `quiet`.
+pub fn start_hub(bin: &Path, state: Option<&Path>, quiet: bool) -> Result<(Hub, String), String> {
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "mock-hub",
+        "--listen",
+        "127.0.0.1:0",
+        "--token-env",
+        "PMH_TOKEN",
+    ]);
+    if let Some(state) = state {
+        cmd.arg("--state").arg(state);
+    }
+    let mut child = cmd
         .env("PMH_TOKEN", TOKEN)
         .stderr(Stdio::piped())
         .spawn()
@@ -48,14 +51,16 @@ fn start_hub(bin: &Path, state: &Path) -> Result<(Hub, String), String> {
     // Its log goes on to the terminal, so the demo shows what PMH saw.
     std::thread::spawn(move || {
         for l in log.lines().map_while(Result::ok) {
-            eprintln!("    {l}");
+            if !quiet {
+                eprintln!("    {l}");
+            }
         }
     });
     Ok((hub, addr))
 }
 
 /// The example pipeline with the API sink to the emulator and a ledger of its own.
-fn api_pipeline(example: &Path, addr: &str) -> Result<std::path::PathBuf, String> {
+pub fn api_pipeline(example: &Path, addr: &str) -> Result<std::path::PathBuf, String> {
     let text = std::fs::read_to_string(example.join("pipeline.toml")).map_err(|e| e.to_string())?;
     let (start, end) = (
         text.find("[[sinks]]").ok_or("no [[sinks]]")?,
@@ -72,7 +77,7 @@ fn api_pipeline(example: &Path, addr: &str) -> Result<std::path::PathBuf, String
     Ok(path)
 }
 
-fn read_rows(path: &Path) -> Result<Vec<Vec<String>>, String> {
+pub fn read_rows(path: &Path) -> Result<Vec<Vec<String>>, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&bytes);
     csv::ReaderBuilder::new()
@@ -86,7 +91,7 @@ fn read_rows(path: &Path) -> Result<Vec<Vec<String>>, String> {
         .collect()
 }
 
-fn write_rows(path: &Path, rows: &[Vec<String>]) -> Result<(), String> {
+pub fn write_rows(path: &Path, rows: &[Vec<String>]) -> Result<(), String> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -100,7 +105,7 @@ fn write_rows(path: &Path, rows: &[Vec<String>]) -> Result<(), String> {
 }
 
 const HISTORY: usize = 6;
-const MONTHLY_CAP: usize = 16;
+pub const MONTHLY_CAP: usize = 16;
 
 fn run_day(bin: &Path, pipeline: &Path, date: &str) -> Result<i32, String> {
     println!(
@@ -119,7 +124,7 @@ fn run_day(bin: &Path, pipeline: &Path, date: &str) -> Result<i32, String> {
 
 pub fn run(bin: &Path, example: &Path) -> Result<(), String> {
     std::fs::create_dir_all(example.join("state")).map_err(|e| e.to_string())?;
-    let (_hub, addr) = start_hub(bin, &example.join("state/hub.json"))?;
+    let (_hub, addr) = start_hub(bin, Some(&example.join("state/hub.json")), false)?;
     println!("\nPMH emulator (pmhlink mock-hub) listening on http://{addr}");
     let pipeline = api_pipeline(example, &addr)?;
     let subsidy = example.join("data/subsidy.csv");

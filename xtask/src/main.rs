@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: project automation.
 
 mod bench;
+mod bench_api;
 mod bench_ledger;
 mod ci;
 mod demo;
@@ -36,6 +37,8 @@ enum Command {
     /// The diff and the ledger at a large city's scale: day 1 accepted whole, day 2 with 1 %
     /// changed and 0.1 % gone; times the diff and the plan's commit (release build).
     BenchLedger(bench_ledger::LedgerBenchArgs),
+    /// A first upload and a 1 %-changed day through the API sink to the emulator (release).
+    BenchApi(bench::PipelineBenchArgs),
     /// The measured day of `bench-ledger`, in a process of its own (for its peak memory).
     #[command(hide = true)]
     BenchLedgerDay2 { dir: std::path::PathBuf },
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::BenchRun(args) => bench::measure(&args),
         Command::BenchPipeline(args) => bench::pipeline(&args),
         Command::BenchLedger(args) => bench_ledger::run(&args),
+        Command::BenchApi(args) => bench_api::run(&args),
         Command::BenchLedgerDay2 { dir } => bench_ledger::day2(&dir),
         Command::Docs => std::fs::write(
             demo::workspace_root().join("docs/pipeline-reference.md"),
