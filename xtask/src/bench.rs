@@ -94,6 +94,19 @@ pub mod rusage {
         usage.ru_maxrss
     }
 
+    /// A process's own peak resident set (VmHWM starts afresh at exec, unlike the rusage of a
+    /// child, which inherits its parent's peak), KiB; `"self"` for this process.
+    pub fn vm_hwm_kib(pid: &str) -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// Waits for a child and returns (exit code, its peak resident set in KiB).
     pub fn wait(child: &std::process::Child) -> (i32, i64) {
         let pid = child.id() as libc::pid_t;

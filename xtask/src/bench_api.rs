@@ -9,17 +9,6 @@ use std::time::Instant;
 use crate::bench::{PipelineBenchArgs, rusage};
 use crate::demo_days::{MONTHLY_CAP, TOKEN, api_pipeline, read_rows, start_hub, write_rows};
 
-fn peak_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 fn day(bin: &Path, pipeline: &Path, date: &str, label: &str) -> Result<(), String> {
     let t = Instant::now();
     let child = Command::new(bin)
@@ -85,6 +74,9 @@ pub fn run(args: &PipelineBenchArgs) -> Result<(), String> {
     write_rows(&data.join("subsidy.csv"), &rows)?;
     day(&bin, &pipeline, "2025-06-02", "1 % changed")?;
     write_rows(&data.join("subsidy.csv"), &original)?;
-    println!("  emulator peak RSS {} MiB", peak_kib(hub.0.id()) / 1024);
+    println!(
+        "  emulator peak RSS {} MiB",
+        rusage::vm_hwm_kib(&hub.0.id().to_string()) / 1024
+    );
     Ok(())
 }

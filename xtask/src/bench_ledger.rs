@@ -231,19 +231,6 @@ pub fn run(args: &LedgerBenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// This process's own peak resident set (VmHWM starts afresh at exec, unlike the rusage of a
-/// child, which inherits the parent's peak).
-fn own_peak_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Rows of the day-2 file, a chunk at a time.
 fn read_chunk(file: &mut impl std::io::Read, rows: usize) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::with_capacity(rows);
@@ -376,7 +363,7 @@ pub fn day2(dir: &std::path::Path) -> Result<(), String> {
         (loaded - opened).as_secs_f64(),
         (observed - loaded).as_secs_f64(),
         (committed - observed).as_secs_f64(),
-        own_peak_kib() / 1024
+        rusage::vm_hwm_kib("self") / 1024
     );
     Ok(())
 }

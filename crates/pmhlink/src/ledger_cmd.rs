@@ -147,6 +147,22 @@ pub fn status(args: StatusArgs) -> ExitCode {
     ExitCode::from(exit::OK)
 }
 
+/// One settled batch, for the operator.
+fn settled_line(d: &results::Imported) -> String {
+    let s = &d.settled;
+    let mut line = format!(
+        "{} → {}:{} 受理 {}件, 不受理 {}件",
+        d.file, d.run_id, d.seq, s.accepted, s.rejected
+    );
+    if s.failed > 0 {
+        line.push_str(&format!(", タスク失敗 {}件 (次回の実行で再送)", s.failed));
+    }
+    if s.run_settled {
+        line.push_str(" / この実行の結果はすべて反映済み");
+    }
+    line
+}
+
 pub fn results(args: ResultsArgs) -> ExitCode {
     match (args.command, args.pipeline) {
         (Some(ResultsCommand::Import(import_args)), _) => import(import_args),
@@ -177,19 +193,7 @@ fn poll(path: &std::path::Path, wait: u64, json: bool) -> ExitCode {
         );
     } else {
         for d in &polled.settled {
-            println!(
-                "pmhlink results: {}:{} ({}) 受理 {}件, 不受理 {}件{}",
-                d.run_id,
-                d.seq,
-                d.file,
-                d.settled.accepted,
-                d.settled.rejected,
-                if d.settled.failed > 0 {
-                    format!(", タスク失敗 {}件 (次回の実行で再送)", d.settled.failed)
-                } else {
-                    String::new()
-                }
-            );
+            println!("pmhlink results: {}", settled_line(d));
         }
         println!(
             "pmhlink results: 反映 {}件, 結果待ち {}件",
@@ -228,24 +232,7 @@ fn import(args: ImportArgs) -> ExitCode {
                 );
             } else {
                 for d in &done {
-                    println!(
-                        "pmhlink results import: {} → {}:{} 受理 {}件, 不受理 {}件{}{}",
-                        d.file,
-                        d.run_id,
-                        d.seq,
-                        d.settled.accepted,
-                        d.settled.rejected,
-                        if d.settled.failed > 0 {
-                            format!(", タスク失敗 {}件 (次回の実行で再送)", d.settled.failed)
-                        } else {
-                            String::new()
-                        },
-                        if d.settled.run_settled {
-                            " / この実行の結果はすべて反映済み"
-                        } else {
-                            ""
-                        }
-                    );
+                    println!("pmhlink results import: {}", settled_line(d));
                 }
             }
             ExitCode::from(if rejected > 0 {
