@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::app::{App, log};
 use crate::conn::Cut;
 use crate::faults::{FaultRule, RejectRule, RequestKind};
+use crate::json_text::json_text;
 use crate::payload::{self, Received};
 use crate::record_check::{check_record, value_at};
 use crate::reply;
@@ -135,11 +136,12 @@ fn check(app: &App, layout: &Layout, reject: &[RejectRule], received: Received) 
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_owned);
+    let text = json_text(&received.value);
     let change = errors
         .is_empty()
-        .then(|| row_change(layout, app.is_deleted_key.as_deref(), &received.value));
+        .then(|| row_change(layout, app.is_deleted_key.as_deref(), received.value, &text));
     CheckedRecord {
-        received: received.value,
+        received: text,
         history_key,
         errors,
         change,

@@ -118,6 +118,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/_mock/records", get(inspect::records))
         .route("/_mock/submissions", get(inspect::submissions))
+        .route("/_mock/stats", get(inspect::stats))
         .route("/_mock/reset", post(inspect::reset))
         .route(
             "/_mock/faults",

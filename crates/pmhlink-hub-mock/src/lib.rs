@@ -79,6 +79,9 @@
 //! - `GET /_mock/submissions`: every POST that created a task (not idempotent repeats), in
 //!   arrival order: `{taskId, api, idempotencyKey, receivedAt (unix seconds), records}`, records
 //!   as received including `isDeleted` (`null` for a CSV row too broken to decode).
+//! - `GET /_mock/stats`: `{"rows", "submissions", "records_received"}`, the counts of held
+//!   rows, of submissions and of the records in them, for checking a large run without
+//!   downloading it.
 //! - `POST /_mock/reset`: forgets rows, tasks, submissions, keys and fault rules; ids restart.
 //! - `GET /_mock/faults` / `POST /_mock/faults`: the rules not yet spent / replace all rules.
 //!
@@ -122,6 +125,14 @@
 //! the records as received: keep it where synthetic or demo data may be kept. Every change
 //! rewrites the whole file, which suits demo volumes, not millions of rows.
 //!
+//! # Memory
+//!
+//! Each record received is kept once, as the compact JSON text of its parsed form (a held row
+//! shares it with its submission unless `isDeleted` had to be written); a task keeps only what
+//! its result shows. So the hub needs the JSON text of everything it received plus a few
+//! hundred bytes per record, and `GET /_mock/records` or `GET /_mock/submissions` one buffer the
+//! size of its answer on top (`tests/memory.rs` measures it).
+//!
 //! # Logs
 //!
 //! One stderr line per event, with counts and task ids only, never record content.
@@ -134,6 +145,7 @@ mod error;
 mod faults;
 mod inspect;
 pub mod inspect_client;
+mod json_text;
 mod payload;
 mod persist;
 mod record_check;

@@ -5,6 +5,7 @@ use pmhlink_profile::layout::Layout;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::json_text::{JsonText, json_text};
 use crate::record_check::value_at;
 
 /// Within one certificate, what tells its rows apart: the history key in diff-history sync;
@@ -41,7 +42,7 @@ impl RowKey {
 
 pub(crate) enum RowChange {
     /// Insert or replace, with the record as it is held (`isDeleted` false).
-    Upsert(RowKey, Value),
+    Upsert(RowKey, JsonText),
     Remove(RowKey),
 }
 
@@ -64,12 +65,14 @@ fn set_at(record: &mut Value, path: &str, value: Value) {
 
 /// What an accepted record does to the held rows. `is_deleted_key` is the profile's key of the
 /// deleted flag, written `false` on every held row so that full-sync rows read like the others.
+/// `received` is the record's text: the held row shares it when the flag is already `false`.
 pub(crate) fn row_change(
     layout: &Layout,
     is_deleted_key: Option<&str>,
-    record: &Value,
+    mut record: Value,
+    received: &JsonText,
 ) -> RowChange {
-    let at = |id: FieldId| layout.key_of(id).and_then(|k| value_at(record, k));
+    let at = |id: FieldId| layout.key_of(id).and_then(|k| value_at(&record, k));
     let text = |id: FieldId| at(id).and_then(Value::as_str).unwrap_or("").to_owned();
     let history = layout.sync().has_history();
     let key = RowKey {
@@ -86,9 +89,13 @@ pub(crate) fn row_change(
     if history && at(FieldId::IsDeleted).and_then(Value::as_bool) == Some(true) {
         return RowChange::Remove(key);
     }
-    let mut held = record.clone();
-    if let Some(k) = is_deleted_key {
-        set_at(&mut held, k, Value::Bool(false));
-    }
+    let held = match is_deleted_key {
+        // Writing `false` over `false` would change nothing.
+        Some(k) if value_at(&record, k) != Some(&Value::Bool(false)) => {
+            set_at(&mut record, k, Value::Bool(false));
+            json_text(&record)
+        }
+        _ => received.clone(),
+    };
     RowChange::Upsert(key, held)
 }

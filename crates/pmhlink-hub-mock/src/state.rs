@@ -1,13 +1,17 @@
 //! Everything the hub remembers: held rows, tasks with their outcomes, submissions as received
 //! and idempotency keys. One value, so that persisting it is one write.
+//!
+//! Records are kept once, as JSON text ([`JsonText`]): a submission holds the texts of its
+//! records, a held row shares the text of the record that set it, and a task keeps only what
+//! its result shows.
 
 use std::collections::{BTreeMap, HashMap};
 
 use pmhlink_profile::result::{Outcome, PmhError, RecordResult, TaskResult, TaskStatus};
 use pmhlink_profile::{ApiId, SyncMode};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use crate::json_text::{self, JsonText, array_len, write_array};
 use crate::rows::{RowChange, RowKey};
 
 const STATE_VERSION: u32 = 1;
@@ -23,9 +27,10 @@ pub(crate) struct StoredError {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct StoredResult {
     pub record_number: u32,
-    pub history_key: Option<String>,
+    // Boxed rather than String and Vec: one per record received, so every word counts.
+    pub history_key: Option<Box<str>>,
     /// Empty for an accepted record.
-    pub errors: Vec<StoredError>,
+    pub errors: Box<[StoredError]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,12 +58,38 @@ pub(crate) struct Submission {
     pub api: ApiId,
     pub idempotency_key: Option<String>,
     pub received_at: u64,
-    pub records: Vec<Value>,
+    #[serde(with = "json_text::list")]
+    pub records: Vec<JsonText>,
+}
+
+impl Submission {
+    fn texts(&self) -> impl Iterator<Item = &str> {
+        self.records.iter().map(|r| &**r)
+    }
+}
+
+/// A submission without its records: the head of its entry in `GET /_mock/submissions`. Its
+/// fields are `Submission`'s, in the same order, so that both write the same JSON.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubmissionHead<'a> {
+    task_id: &'a str,
+    api: ApiId,
+    idempotency_key: Option<&'a str>,
+    received_at: u64,
+}
+
+/// The counts of `GET /_mock/stats`.
+#[derive(Serialize)]
+pub(crate) struct Stats {
+    rows: usize,
+    submissions: usize,
+    records_received: usize,
 }
 
 /// A record after the checks: accepted when `errors` is empty, and then `change` is applied.
 pub(crate) struct CheckedRecord {
-    pub received: Value,
+    pub received: JsonText,
     pub history_key: Option<String>,
     pub errors: Vec<PmhError>,
     pub change: Option<RowChange>,
@@ -78,8 +109,8 @@ mod rows_as_list {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use serde_json::Value;
 
+    use crate::json_text::{JsonText, Owned, Raw};
     use crate::rows::RowKey;
 
     #[derive(Serialize, Deserialize)]
@@ -90,17 +121,20 @@ mod rows_as_list {
 
     // JSON object keys are strings, so the map is written as a list of (key, record).
     pub fn serialize<S: Serializer>(
-        rows: &BTreeMap<RowKey, Value>,
+        rows: &BTreeMap<RowKey, JsonText>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        s.collect_seq(rows.iter().map(|(key, record)| Held { key, record }))
+        s.collect_seq(rows.iter().map(|(key, record)| Held {
+            key,
+            record: Raw(record),
+        }))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(
         d: D,
-    ) -> Result<BTreeMap<RowKey, Value>, D::Error> {
-        let list: Vec<Held<RowKey, Value>> = Vec::deserialize(d)?;
-        Ok(list.into_iter().map(|h| (h.key, h.record)).collect())
+    ) -> Result<BTreeMap<RowKey, JsonText>, D::Error> {
+        let list: Vec<Held<RowKey, Owned>> = Vec::deserialize(d)?;
+        Ok(list.into_iter().map(|h| (h.key, h.record.0)).collect())
     }
 }
 
@@ -113,7 +147,7 @@ pub(crate) struct HubState {
     /// The sync mode of the last task that was applied; decides whether a reset task clears.
     pub last_sync: Option<SyncMode>,
     #[serde(with = "rows_as_list")]
-    pub rows: BTreeMap<RowKey, Value>,
+    pub rows: BTreeMap<RowKey, JsonText>,
     pub tasks: Vec<Task>,
     pub submissions: Vec<Submission>,
     #[serde(skip)]
@@ -197,7 +231,7 @@ impl HubState {
                 }
                 results.push(StoredResult {
                     record_number: u32::try_from(i + 1).unwrap_or(u32::MAX),
-                    history_key: r.history_key,
+                    history_key: r.history_key.map(String::into_boxed_str),
                     errors: r
                         .errors
                         .into_iter()
@@ -246,10 +280,68 @@ impl HubState {
     }
 
     /// The held rows in listing order.
-    pub fn held_records(&self) -> Vec<&Value> {
-        let mut rows: Vec<(&RowKey, &Value)> = self.rows.iter().collect();
+    pub fn held_records(&self) -> Vec<&str> {
+        let mut rows: Vec<(&RowKey, &JsonText)> = self.rows.iter().collect();
         rows.sort_by(|a, b| a.0.listing_order().cmp(&b.0.listing_order()));
-        rows.into_iter().map(|(_, v)| v).collect()
+        rows.into_iter().map(|(_, v)| &**v).collect()
+    }
+
+    /// The body of `GET /_mock/records`: the held rows as a JSON array, in listing order.
+    pub fn records_body(&self) -> Vec<u8> {
+        let rows = self.held_records();
+        let mut out = Vec::with_capacity(array_len(rows.iter().copied()));
+        write_array(&mut out, rows);
+        out
+    }
+
+    /// The body of `GET /_mock/submissions`, written from the stored texts straight into one
+    /// buffer sized beforehand: for millions of records, a second copy or a regrowth would
+    /// double what the answer costs.
+    pub fn submissions_body(&self) -> Vec<u8> {
+        let heads: Vec<Vec<u8>> = self
+            .submissions
+            .iter()
+            .map(|s| {
+                let mut head = serde_json::to_vec(&SubmissionHead {
+                    task_id: &s.task_id,
+                    api: s.api,
+                    idempotency_key: s.idempotency_key.as_deref(),
+                    received_at: s.received_at,
+                })
+                .expect("a submission head serialises");
+                head.pop(); // its closing `}`, written after the records
+                head.extend_from_slice(b",\"records\":");
+                head
+            })
+            .collect();
+        let len = 2
+            + self.submissions.len().saturating_sub(1)
+            + heads
+                .iter()
+                .zip(&self.submissions)
+                .map(|(h, s)| h.len() + array_len(s.texts()) + 1)
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(len);
+        out.push(b'[');
+        for (i, (head, s)) in heads.iter().zip(&self.submissions).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(head);
+            write_array(&mut out, s.texts());
+            out.push(b'}');
+        }
+        out.push(b']');
+        debug_assert_eq!(out.len(), len);
+        out
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            rows: self.rows.len(),
+            submissions: self.submissions.len(),
+            records_received: self.submissions.iter().map(|s| s.records.len()).sum(),
+        }
     }
 }
 
@@ -278,7 +370,7 @@ impl Task {
                 .iter()
                 .map(|r| RecordResult {
                     record_number: r.record_number,
-                    history_key: r.history_key.clone(),
+                    history_key: r.history_key.as_deref().map(str::to_owned),
                     outcome: if r.errors.is_empty() {
                         Outcome::Accepted
                     } else {
@@ -291,5 +383,135 @@ impl Task {
 
     pub fn accepted(&self) -> usize {
         self.results.iter().filter(|r| r.errors.is_empty()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::json_text::json_text;
+    use crate::rows::Slot;
+
+    /// `Submission` as it was when records were kept as `Value`s: the answers must not change.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct AsValues {
+        task_id: String,
+        api: ApiId,
+        idempotency_key: Option<String>,
+        received_at: u64,
+        records: Vec<Value>,
+    }
+
+    fn records() -> Vec<Value> {
+        vec![
+            json!({"myNumber": "123456789018", "name": "愛知\"花子\"\n", "n": 1.5, "d": [{"a": null}]}),
+            Value::Null,
+            json!({"z": true, "a": {"y": "\u{1}", "b": -3}}),
+        ]
+    }
+
+    fn checked(value: &Value) -> CheckedRecord {
+        CheckedRecord {
+            received: json_text(value),
+            history_key: None,
+            errors: Vec::new(),
+            change: None,
+        }
+    }
+
+    fn sample() -> HubState {
+        let mut state = HubState::default();
+        for (key, records) in [
+            (Some("k\"\\1"), records()),
+            (None, Vec::new()),
+            (Some("k-2"), records()[..1].to_vec()),
+        ] {
+            state.create(NewTask {
+                api: ApiId::E06,
+                sync: SyncMode::Diff,
+                idempotency_key: key.map(str::to_owned),
+                received_at: 1_750_000_000,
+                stuck: false,
+                records: Some(records.iter().map(checked).collect()),
+            });
+        }
+        state.create(NewTask {
+            api: ApiId::E05,
+            sync: SyncMode::Diff,
+            idempotency_key: None,
+            received_at: 1_750_000_001,
+            stuck: false,
+            records: None,
+        });
+        for (n, (my_number, record)) in [("2", 0), ("1", 2)].into_iter().enumerate() {
+            let key = RowKey {
+                my_number: my_number.into(),
+                type_id: "T01".into(),
+                recipient_number: String::new(),
+                sub_key: String::new(),
+                slot: Slot::HistoryKey(format!("H{n}")),
+            };
+            state.rows.insert(key, json_text(&records()[record]));
+        }
+        state
+    }
+
+    #[test]
+    fn the_written_bodies_are_what_serialising_values_wrote() {
+        let state = sample();
+        let as_values: Vec<AsValues> = state
+            .submissions
+            .iter()
+            .map(|s| AsValues {
+                task_id: s.task_id.clone(),
+                api: s.api,
+                idempotency_key: s.idempotency_key.clone(),
+                received_at: s.received_at,
+                records: s
+                    .records
+                    .iter()
+                    .map(|r| serde_json::from_str(r).unwrap())
+                    .collect(),
+            })
+            .collect();
+        assert_eq!(
+            String::from_utf8(state.submissions_body()).unwrap(),
+            serde_json::to_string(&as_values).unwrap()
+        );
+        let held = [records()[2].clone(), records()[0].clone()];
+        assert_eq!(
+            String::from_utf8(state.records_body()).unwrap(),
+            serde_json::to_string(&held).unwrap()
+        );
+        let empty = HubState::default();
+        assert_eq!(empty.submissions_body(), b"[]");
+        assert_eq!(empty.records_body(), b"[]");
+    }
+
+    #[test]
+    fn the_state_file_holds_records_as_json_and_reads_back_compact() {
+        let state = sample();
+        let file = serde_json::to_value(&state).unwrap();
+        assert_eq!(file["submissions"][0]["records"], Value::from(records()));
+        assert_eq!(file["rows"][0]["record"], records()[2]);
+        let pretty = serde_json::to_vec_pretty(&state).unwrap();
+        let back: HubState = serde_json::from_slice(&pretty).unwrap();
+        let back = back.loaded().unwrap();
+        assert_eq!(back.submissions, state.submissions);
+        assert_eq!(back.rows, state.rows);
+        assert_eq!(back.tasks, state.tasks);
+        assert_eq!(back.submissions_body(), state.submissions_body());
+    }
+
+    #[test]
+    fn stats_count_rows_submissions_and_records() {
+        let stats = serde_json::to_value(sample().stats()).unwrap();
+        assert_eq!(
+            stats,
+            json!({"rows": 2, "submissions": 4, "records_received": 4})
+        );
     }
 }

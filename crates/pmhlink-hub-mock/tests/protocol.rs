@@ -326,3 +326,25 @@ fn a_csv_header_that_is_not_the_layout_fails_the_task() {
     let result = hub.settled(ApiId::E07, &task_id(&reply));
     assert_eq!(result.status, TaskStatus::Failed);
 }
+
+#[test]
+fn stats_count_without_downloading() {
+    let hub = Hub::new();
+    let stats = || {
+        send(hub.url(), "GET", "/_mock/stats", &[], b"")
+            .unwrap()
+            .json()
+    };
+    assert_eq!(
+        stats(),
+        json!({"rows": 0, "submissions": 0, "records_received": 0})
+    );
+    let a = diff_record(1, "H1");
+    hub.register(ApiId::E06, &[a.clone(), diff_record(2, "H1")]);
+    hub.register(ApiId::E06, &[deleted(a)]);
+    hub.post(ApiId::E06, b"not json", None);
+    assert_eq!(
+        stats(),
+        json!({"rows": 1, "submissions": 3, "records_received": 3})
+    );
+}
