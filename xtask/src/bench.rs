@@ -107,7 +107,8 @@ pub mod rusage {
             .unwrap_or(0)
     }
 
-    /// Waits for a child and returns (exit code, its peak resident set in KiB).
+    /// Waits for a child and returns (exit code, its peak resident set in KiB). Linux counts a
+    /// child's peak from its parent's at the fork, so the parent must hold nothing large.
     pub fn wait(child: &std::process::Child) -> (i32, i64) {
         let pid = child.id() as libc::pid_t;
         let mut status = 0;
