@@ -78,10 +78,21 @@ pub struct SentRow {
     pub content: Vec<u8>,
 }
 
-const COLUMNS: &str = "run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at";
+/// The columns [`submission`] reads, in its order (a macro so that queries can `concat!` it).
+macro_rules! submission_columns {
+    () => {
+        "run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at"
+    };
+}
+
+const COLUMNS: &str = submission_columns!();
 
 /// One submission by its run and batch number, read by [`submission`].
-pub(crate) const ONE_SUBMISSION: &str = "SELECT run_id, seq, api, first_position, records, bytes, payload_sha256, receipts, state, staged_at, delivered_at, settled_at FROM submissions WHERE run_id = ?1 AND seq = ?2";
+pub(crate) const ONE_SUBMISSION: &str = concat!(
+    "SELECT ",
+    submission_columns!(),
+    " FROM submissions WHERE run_id = ?1 AND seq = ?2"
+);
 
 pub(crate) fn submission(r: &Row<'_>) -> rusqlite::Result<Submission> {
     Ok(Submission {

@@ -627,7 +627,7 @@ pub fn run(
     let counts_json = serde_json::to_value(&counts).expect("counts serialise");
     report.diff = Some(counts.clone());
     if let (Some(l), Some(_)) = (ledger.as_mut(), attempt) {
-        let held: Vec<HeldRow<'_>> = Vec::new();
+        // Only the errors quarantined a row; one code per kind of error.
         let codes: Vec<String> = out
             .quarantined
             .iter()
@@ -642,16 +642,18 @@ pub fn run(
                 codes.join(",")
             })
             .collect();
-        let mut held = held;
-        for (q, codes) in out.quarantined.iter().zip(&codes) {
-            held.push(HeldRow {
+        let held: Vec<HeldRow<'_>> = out
+            .quarantined
+            .iter()
+            .zip(&codes)
+            .map(|(q, codes)| HeldRow {
                 qkey: q.qkey,
                 codes,
                 history_key: q.history_key.as_deref(),
                 source: &q.source,
                 line: q.line,
-            });
-        }
+            })
+            .collect();
         l.record_check_quarantine(&ctx.run_id, &held)
             .map_err(ledger_error)?;
     }
