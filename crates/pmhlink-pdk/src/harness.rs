@@ -82,3 +82,31 @@ pub fn columns(source: &SourceBox) -> Vec<String> {
         .unwrap_or_else(|e| panic!("discover: {e}"));
     discovered.into_iter().map(|c| c.to_string()).collect()
 }
+
+/// Makes a real named pipe (FIFO) at `path` with the system's `mkfifo` (no writer ever opens
+/// it: reading it would block forever, which is what a plugin must not do).
+#[cfg(unix)]
+pub fn make_fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(status.success(), "mkfifo {}: {status}", path.display());
+}
+
+/// Runs `call` on its own thread and returns its result, or panics if it has not returned
+/// within `seconds`: a guard against a hang (the thread is left behind), not a timing check.
+pub fn within<T: Send + 'static>(
+    seconds: u64,
+    what: &str,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // The receiver is gone only after the guard already failed the test.
+        let _ = done.send(call());
+    });
+    result
+        .recv_timeout(std::time::Duration::from_secs(seconds))
+        .unwrap_or_else(|_| panic!("{what} did not return within {seconds} s (it blocks)"))
+}

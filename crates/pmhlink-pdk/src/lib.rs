@@ -38,6 +38,7 @@ mod config;
 pub mod conformance;
 mod error;
 mod export;
+pub mod fs;
 #[cfg(any(test, feature = "conformance"))]
 pub mod harness;
 mod plugin;
