@@ -14,6 +14,7 @@ use pmhlink_runner::pipeline::{self, PipelineError, exit};
 use pmhlink_runner::report::rfc3339_utc;
 use pmhlink_runner::results::{self, BatchRef};
 
+use crate::out::outln;
 use crate::pipeline_cmd::{fail, prepare};
 
 #[derive(Args, Debug)]
@@ -84,41 +85,42 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Err(e) => return fail("status", &e, e.exit_code()),
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&status).expect("status serialises")
         );
         return ExitCode::from(exit::OK);
     }
-    println!(
+    outln!(
         "pmhlink status: {} ({})  台帳 {} ({:.1} MB)",
         pipeline.municipality.name,
         pipeline.municipality.code,
         status.ledger,
         status.size_bytes as f64 / 1e6
     );
-    println!("  PMH 登録済み(受理)   {} 行", status.accepted_rows);
-    println!("  結果待ち             {} 行", status.pending_rows);
-    println!(
+    outln!("  PMH 登録済み(受理)   {} 行", status.accepted_rows);
+    outln!("  結果待ち             {} 行", status.pending_rows);
+    outln!(
         "  隔離 (チェック)      {} 行 / PMH で不受理 {} 行",
-        status.quarantined_by_checks, status.rejected_by_pmh
+        status.quarantined_by_checks,
+        status.rejected_by_pmh
     );
     if let (Some(days), Some(since)) = (
         status.oldest_quarantine_days,
         status.oldest_quarantine_since,
     ) {
-        println!(
+        outln!(
             "  最も古い隔離         {} 日前から ({})",
             days,
             rfc3339_utc(since)
         );
     }
     for id in &status.unfinished_runs {
-        println!("  中断中の実行 {id}: 次回の実行で続きから送信します");
+        outln!("  中断中の実行 {id}: 次回の実行で続きから送信します");
     }
-    println!("  結果待ちの送信 {} 件", status.awaiting_results.len());
+    outln!("  結果待ちの送信 {} 件", status.awaiting_results.len());
     for s in status.awaiting_results.iter().take(20) {
-        println!(
+        outln!(
             "    {}:{} {} {}件 ({} 送信)",
             s.run_id,
             s.seq,
@@ -127,10 +129,10 @@ pub fn status(args: StatusArgs) -> ExitCode {
             rfc3339_utc(s.delivered_at.unwrap_or(s.staged_at))
         );
     }
-    println!("  最近の実行:");
+    outln!("  最近の実行:");
     for r in &status.recent_runs {
         let sent = r.counts.get("sent").and_then(|v| v.as_u64()).unwrap_or(0);
-        println!(
+        outln!(
             "    {} #{} {} {} {} 送信 {}件{}",
             r.run_id,
             r.attempt,
@@ -187,21 +189,21 @@ fn poll(path: &std::path::Path, wait: u64, json: bool) -> ExitCode {
         };
     let rejected: u64 = polled.settled.iter().map(|d| d.settled.rejected).sum();
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&polled).expect("results serialise")
         );
     } else {
         for d in &polled.settled {
-            println!("pmhlink results: {}", settled_line(d));
+            outln!("pmhlink results: {}", settled_line(d));
         }
-        println!(
+        outln!(
             "pmhlink results: 反映 {}件, 結果待ち {}件",
             polled.settled.len(),
             polled.pending
         );
         for e in &polled.errors {
-            println!("  取得できませんでした (次回再確認): {e}");
+            outln!("  取得できませんでした (次回再確認): {e}");
         }
     }
     ExitCode::from(if rejected > 0 {
@@ -226,13 +228,13 @@ fn import(args: ImportArgs) -> ExitCode {
         Ok(done) => {
             let rejected: u64 = done.iter().map(|d| d.settled.rejected).sum();
             if args.json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&done).expect("results serialise")
                 );
             } else {
                 for d in &done {
-                    println!("pmhlink results import: {}", settled_line(d));
+                    outln!("pmhlink results import: {}", settled_line(d));
                 }
             }
             ExitCode::from(if rejected > 0 {

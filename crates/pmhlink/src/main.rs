@@ -5,6 +5,7 @@ mod exit;
 mod ledger_cmd;
 mod lint;
 mod mock_cmd;
+mod out;
 mod pipeline_cmd;
 
 use std::process::ExitCode;

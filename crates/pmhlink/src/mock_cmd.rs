@@ -8,6 +8,8 @@ use clap::Args;
 use pmhlink_hub_mock::{Faults, MockConfig};
 use pmhlink_profile::Profile;
 
+use crate::out::errln;
+
 #[derive(Args, Debug)]
 pub struct MockHubArgs {
     /// Address to listen on.
@@ -37,7 +39,7 @@ pub struct MockHubArgs {
 
 pub fn main(args: MockHubArgs) -> ExitCode {
     let fail = |e: &dyn std::fmt::Display| {
-        eprintln!("pmhlink mock-hub: {e}");
+        errln!("pmhlink mock-hub: {e}");
         ExitCode::from(crate::exit::UNREADABLE)
     };
     let profile = match &args.profile {

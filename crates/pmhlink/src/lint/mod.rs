@@ -15,6 +15,7 @@ use pmhlink_profile::{ApiId, Layout, Profile};
 use pmhlink_rules::{CivilDate, Code, FieldRef, Finding, Policy, RuleContext, SiteTables};
 
 use crate::exit;
+use crate::out::{errln, out};
 pub use report::{JsonSink, Summary, TextSink};
 
 #[derive(Args, Debug)]
@@ -64,7 +65,7 @@ pub trait Sink {
 }
 
 fn unreadable(file: &Path, what: impl std::fmt::Display) -> ExitCode {
-    eprintln!("pmhlink lint: {}: {what}", file.display());
+    errln!("pmhlink lint: {}: {what}", file.display());
     exit::code(exit::UNREADABLE)
 }
 
@@ -73,7 +74,7 @@ pub fn main(args: LintArgs) -> ExitCode {
         Some(path) => match Profile::load(path) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("pmhlink lint: {e}");
+                errln!("pmhlink lint: {e}");
                 return exit::code(exit::UNREADABLE);
             }
         },
@@ -89,7 +90,7 @@ pub fn main(args: LintArgs) -> ExitCode {
     let layout = match Layout::new(&profile, args.api) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("pmhlink lint: {e}");
+            errln!("pmhlink lint: {e}");
             return exit::code(exit::UNREADABLE);
         }
     };
@@ -104,7 +105,7 @@ pub fn main(args: LintArgs) -> ExitCode {
         Err(e) => return unreadable(&args.file, e),
     };
     let outcome = if args.json {
-        let mut sink = JsonSink::new(std::io::stdout().lock());
+        let mut sink = JsonSink::new(crate::out::Stdout);
         let r = lint_stream(&layout, &ctx, file, &mut sink);
         sink.close();
         r
@@ -112,7 +113,7 @@ pub fn main(args: LintArgs) -> ExitCode {
         let mut sink = TextSink::new(args.max_listed);
         let r = lint_stream(&layout, &ctx, file, &mut sink);
         if let Ok(summary) = &r {
-            print!(
+            out!(
                 "{}",
                 sink.render(&args.file.display().to_string(), &layout, summary)
             );

@@ -58,28 +58,43 @@ struct JsonFinding<'a> {
 }
 
 /// Streams findings as one JSON array, so `--json` output starts before the file is finished.
+///
+/// The first failed write (the reader closed the pipe) ends the output: later findings are
+/// still counted by the caller, which decides the exit status, but no longer formatted.
 pub struct JsonSink<W: Write> {
     out: std::io::BufWriter<W>,
     first: bool,
+    failed: bool,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W) -> Self {
-        let mut out = std::io::BufWriter::new(out);
-        let _ = out.write_all(b"[");
-        JsonSink { out, first: true }
+        let mut sink = JsonSink {
+            out: std::io::BufWriter::new(out),
+            first: true,
+            failed: false,
+        };
+        sink.write(|out| out.write_all(b"["));
+        sink
+    }
+
+    fn write(&mut self, f: impl FnOnce(&mut std::io::BufWriter<W>) -> std::io::Result<()>) {
+        if !self.failed && f(&mut self.out).is_err() {
+            self.failed = true;
+        }
     }
 
     pub fn close(mut self) {
-        let _ = self
-            .out
-            .write_all(if self.first { b"]\n" } else { b"\n]\n" });
-        let _ = self.out.flush();
+        let end: &[u8] = if self.first { b"]\n" } else { b"\n]\n" };
+        self.write(|out| out.write_all(end).and_then(|()| out.flush()));
     }
 }
 
 impl<W: Write> Sink for JsonSink<W> {
     fn finding(&mut self, l: Located<'_>) {
+        if self.failed {
+            return;
+        }
         let f = l.finding;
         let item = JsonFinding {
             record: l.record,
@@ -91,10 +106,11 @@ impl<W: Write> Sink for JsonSink<W> {
             message: f.message_ja(),
             message_en: f.message_en(),
         };
-        let _ = self
-            .out
-            .write_all(if self.first { b"\n  " } else { b",\n  " });
-        let _ = serde_json::to_writer(&mut self.out, &item);
+        let separator: &[u8] = if self.first { b"\n  " } else { b",\n  " };
+        self.write(|out| {
+            out.write_all(separator)?;
+            serde_json::to_writer(out, &item).map_err(std::io::Error::from)
+        });
         self.first = false;
     }
 }
