@@ -33,8 +33,8 @@ pub use mapping::{
     CleanStep, CodeMap, ColumnRef, Mapping, ProgramField, Template, TemplatePart, ValueSource,
 };
 pub use model::{
-    Guard, Join, Ledger, LocalRecipient, Municipality, Pipeline, Plugins, ProfileSettings, Program,
-    ProgramSelector, Report, Rules, Sink, Source,
+    Guard, Join, Ledger, LocalRecipient, Municipality, OnUnreadableKey, Pipeline, Plugins,
+    ProfileSettings, Program, ProgramSelector, Report, Rules, Sink, Source,
 };
 pub use schema_doc::{json_schema, reference_markdown};
 pub use secrets::{PluginConfig, REDACTED};

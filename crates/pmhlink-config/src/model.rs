@@ -298,6 +298,25 @@ pub struct Join {
     /// the business date are not joined; an empty cell is an open end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_to: Option<String>,
+    /// What a row of `source` that cannot be read does when its key cannot be read either (a
+    /// short or split line, a key cell that does not decode). A row whose key can be read
+    /// always quarantines the records with that key (`join-row-unreadable`): it may have said
+    /// something they must carry, such as a 支援措置's 不開示フラグ. Only an optional join
+    /// (`required = false`) asks: a required join quarantines a record that finds no row.
+    #[serde(default)]
+    pub on_unreadable_key: OnUnreadableKey,
+}
+
+/// What a joined source's unreadable row with an unreadable key does to the run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnUnreadableKey {
+    /// The run stops before anything is planned or sent (exit 4), naming the source and lines.
+    #[default]
+    Stop,
+    /// Every record that found no row in the source is quarantined (`join-row-unreadable`):
+    /// any of them may be the one the row names. Records that found their row are sent.
+    Withhold,
 }
 
 /// One destination for payloads.

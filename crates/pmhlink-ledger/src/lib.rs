@@ -6,6 +6,7 @@
 //! passed guard commits, a submission is delivered only once its sinks made it final, and a
 //! record becomes "held by PMH" only inside the transaction that imports the result proving it.
 
+mod day;
 mod delivery;
 mod error;
 mod journal;

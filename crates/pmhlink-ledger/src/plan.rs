@@ -194,10 +194,10 @@ pub struct PlannedRow<'a> {
 }
 
 pub struct PlanWriter<'l> {
-    tx: Transaction<'l>,
-    keys: &'l Keys,
-    path: &'l Path,
-    run_id: String,
+    pub(crate) tx: Transaction<'l>,
+    pub(crate) keys: &'l Keys,
+    pub(crate) path: &'l Path,
+    pub(crate) run_id: String,
     ordinal: i64,
     position: i64,
 }

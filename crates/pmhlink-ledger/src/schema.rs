@@ -121,6 +121,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX plan_rows_by_key ON plan_rows (row_key);
     "#,
+    // 3: what a run's reading found (counts, findings, the quarantine list), sealed and kept
+    // with its plan, so that a resumed or re-run day reports what the day was.
+    r#"
+    CREATE TABLE day_records (
+        run_id TEXT PRIMARY KEY,
+        sealed BLOB NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;

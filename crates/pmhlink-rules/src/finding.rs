@@ -5,9 +5,9 @@
 use std::fmt;
 
 use pmhlink_model::FieldId;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The record is quarantined, not sent.
@@ -142,6 +142,8 @@ codes! {
         "制度コードがパイプラインに設定されていません", "the programme code is not configured in the pipeline";
     SourceRowUnreadable = "source-row-unreadable", Error,
         "元データの行を読めません", "the source row could not be read";
+    JoinRowUnreadable = "join-row-unreadable", Error,
+        "結合先のデータに読めない行があり、このレコードに関係する可能性があります", "a row of a joined source that may concern this record could not be read";
     OutsideJisX0208 = "outside-jis-x0208", Warning,
         "JIS X 0208外の文字があります(レセコンで表示できない場合があります)", "characters outside JIS X 0208 (some receipt computers reject them)";
 }

@@ -1,6 +1,8 @@
 //! A pipeline file's mapping compiled against the columns its sources report: every name
-//! resolved once, every reference checked. Errors name the pipeline key and list what the
-//! source does have, so a renamed vendor column is a one-line fix.
+//! resolved once, every reference checked. Errors name the pipeline key, the source, its file
+//! and how many columns it has. They list the columns only when every one of them was written
+//! in the pipeline file (a `columns` setting, a fixed-width layout): names read from a file may
+//! be a resident's data when the export came without its header line.
 
 use std::collections::HashMap;
 
@@ -30,6 +32,53 @@ pub struct CompileError {
 struct Resolver<'a> {
     order: &'a [String],
     columns: &'a HashMap<String, Vec<String>>,
+    pipeline: &'a Pipeline,
+}
+
+/// At most this much of a column list goes into a message.
+const LISTED_COLUMNS_MAX: usize = 200;
+
+/// Every string in a plugin's settings: the names the operator wrote.
+fn declared_strings<'v>(value: &'v serde_json::Value, into: &mut Vec<&'v str>) {
+    match value {
+        serde_json::Value::String(s) => into.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| declared_strings(v, into)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| declared_strings(v, into)),
+        _ => {}
+    }
+}
+
+/// What a message may say about a source's columns: their count and file, and their names only
+/// when the pipeline file declared every one of them.
+fn describe_columns(pipeline: &Pipeline, source: &str, have: &[String]) -> String {
+    let config = pipeline
+        .sources
+        .get(source)
+        .map(|s| serde_json::Value::Object(s.config.value().clone()))
+        .unwrap_or_default();
+    let file = config
+        .get("path")
+        .and_then(|p| p.as_str())
+        .map(|p| format!(" (file {p})"))
+        .unwrap_or_default();
+    let mut declared = Vec::new();
+    declared_strings(&config, &mut declared);
+    let mut text = format!("{file} has {} columns", have.len());
+    if !have.is_empty() && have.iter().all(|c| declared.contains(&c.as_str())) {
+        let mut list = have.join(", ");
+        if list.len() > LISTED_COLUMNS_MAX {
+            let cut = (0..=LISTED_COLUMNS_MAX)
+                .rev()
+                .find(|&i| list.is_char_boundary(i))
+                .unwrap_or(0);
+            list.truncate(cut);
+            list.push('…');
+        }
+        text.push_str(&format!(", as its settings declare: {list}"));
+    } else if !have.is_empty() {
+        text.push_str(" (names read from the file are not shown: without a header line they would be a resident's data)");
+    }
+    text
 }
 
 impl Resolver<'_> {
@@ -54,8 +103,8 @@ impl Resolver<'_> {
             .ok_or_else(|| CompileError {
                 key: key.to_owned(),
                 message: format!(
-                    "source `{source}` has no column `{column}`; it has: {}",
-                    have.join(", ")
+                    "source `{source}` has no column `{column}`; the source{}",
+                    describe_columns(self.pipeline, source, have)
                 ),
             })
     }
@@ -148,6 +197,7 @@ pub fn compile(
     let r = Resolver {
         order: &order,
         columns,
+        pipeline,
     };
     let mut joins = Vec::new();
     for (i, j) in pipeline.joins.iter().enumerate() {
@@ -165,6 +215,7 @@ pub fn compile(
             valid_from: optional_column(&j.valid_from, "valid_from")?,
             valid_to: optional_column(&j.valid_to, "valid_to")?,
             columns_read: false,
+            on_unreadable_key: j.on_unreadable_key,
         });
     }
     let mut fields = Vec::new();

@@ -12,59 +12,8 @@ use pmhlink_profile::write::{Batch, PayloadWriter};
 use sha2::Digest as _;
 
 use crate::report::BatchReport;
-use crate::run::RunError;
-
-/// What a payload batch is, for a sink and its manifest.
-#[derive(Clone, Debug)]
-pub struct PayloadMeta {
-    pub run_id: String,
-    pub municipality: String,
-    pub api: String,
-    pub format: &'static str,
-    pub seq: usize,
-    pub records: usize,
-    pub file_name: String,
-}
-
-/// A sink's word for a batch it took: enough to ask it about that batch later.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Receipt {
-    pub id: String,
-    pub detail: String,
-}
-
-impl Receipt {
-    /// The ledger keeps a receipt as one string.
-    pub fn to_ledger(&self) -> String {
-        format!("{}\t{}", self.id, self.detail)
-    }
-
-    pub fn from_ledger(text: &str) -> Receipt {
-        let (id, detail) = text.split_once('\t').unwrap_or((text, ""));
-        Receipt {
-            id: id.to_owned(),
-            detail: detail.to_owned(),
-        }
-    }
-}
-
-pub trait SinkHandle {
-    fn plugin(&self) -> &str;
-    fn deliver(&mut self, meta: &PayloadMeta, bytes: Vec<u8>) -> Result<Receipt, RunError>;
-    /// Whether a batch handed over by an earlier, interrupted attempt is final with the sink
-    /// (so it must not be sent again).
-    fn holds(&mut self, receipt: &Receipt) -> Result<bool, RunError>;
-    /// The batch's result when the sink can fetch it and it is ready (completed or failed);
-    /// `None` while PMH is still processing, or when results come back another way.
-    fn result(&mut self, receipt: &Receipt) -> Result<Option<Vec<u8>>, RunError>;
-    /// Makes this run's deliveries final (`commit`) or removes them; returns a summary.
-    fn finish(
-        &mut self,
-        run_id: &str,
-        commit: bool,
-        manifest_json: String,
-    ) -> Result<String, RunError>;
-}
+use crate::vocab::RunError;
+pub use crate::vocab::{PayloadMeta, Receipt, SinkHandle};
 
 fn payload_err(e: impl std::fmt::Display) -> RunError {
     RunError::Payload(e.to_string())

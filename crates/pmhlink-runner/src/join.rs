@@ -1,5 +1,11 @@
 //! A joined source held in memory and indexed by its join column. Keys are compared after
 //! trimming, because fixed-width exports pad them.
+//!
+//! A row the plugin could not read is never joined, and never silently ignored either: when its
+//! key can be read (the key cell is there and the row has every cell), a record with that key
+//! is told so (`Lookup::Unreadable`) and quarantined, since the row may have said something the
+//! record must carry (a 支援措置 row's 不開示フラグ). When even its key cannot be read, the
+//! index counts it as *blind* and the run decides by the join's `on_unreadable_key`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -41,12 +47,24 @@ pub enum Lookup {
     Missing,
     /// The key occurs on more than one row: joining would have to guess.
     Ambiguous,
+    /// A row with this key could not be read: whatever it said is unknown.
+    Unreadable,
 }
 
 pub struct JoinIndex {
     pub name: String,
     pub table: Table,
     index: Index,
+    /// Keys of unreadable rows whose key could be read.
+    unreadable_keys: Index,
+    /// Lines of unreadable rows whose key could not be read.
+    pub blind_lines: Vec<u64>,
+}
+
+/// Whether an unreadable row's key cell can be trusted: present, and in a row that has every
+/// cell (a short row may have its cells shifted).
+fn key_readable(table: &Table, row: usize, key_column: usize) -> bool {
+    table.width(row) == table.columns.len() && !trim(table.cell(row, key_column)).is_empty()
 }
 
 impl JoinIndex {
@@ -65,8 +83,18 @@ impl JoinIndex {
         keep: impl Fn(&Table, usize) -> bool,
     ) -> JoinIndex {
         let mut index = Index::with_capacity_and_hasher(table.len(), Default::default());
+        let mut unreadable_keys = Index::default();
+        let mut blind_lines = Vec::new();
         for row in 0..table.len() {
-            if table.error(row).is_some() || !keep(&table, row) {
+            if table.error(row).is_some() {
+                if key_readable(&table, row, key_column) {
+                    unreadable_keys.insert(trim(table.cell(row, key_column)).into(), Hit::One(row));
+                } else {
+                    blind_lines.push(table.line(row));
+                }
+                continue;
+            }
+            if !keep(&table, row) {
                 continue;
             }
             let key = trim(table.cell(row, key_column));
@@ -82,10 +110,15 @@ impl JoinIndex {
             name: name.to_owned(),
             table,
             index,
+            unreadable_keys,
+            blind_lines,
         }
     }
 
     pub fn lookup(&self, key: &str) -> Lookup {
+        if self.unreadable_keys.contains_key(trim(key)) {
+            return Lookup::Unreadable;
+        }
         match self.index.get(trim(key)) {
             Some(Hit::One(row)) => Lookup::Found(*row),
             Some(Hit::Many) => Lookup::Ambiguous,
@@ -106,11 +139,19 @@ mod tests {
         t.push_row(["0002", "c"], 3);
         t.push_row(["0003", "d"], 4);
         t.mark_error("line 4: malformed byte".into());
+        t.push_row(["", "e"], 5);
+        t.mark_error("line 5, column 1: malformed byte".into());
+        t.push_row(["0005"], 6);
+        t.mark_error("line 6: 1 fields, the header has 2".into());
         let j = JoinIndex::build("residents", t, 0);
         assert_eq!(j.lookup("0001"), Lookup::Found(0));
         assert_eq!(j.lookup(" 0001 "), Lookup::Found(0));
         assert_eq!(j.lookup("0002"), Lookup::Ambiguous);
-        assert_eq!(j.lookup("0003"), Lookup::Missing);
+        // Its key was readable: the record is told the row could not be read.
+        assert_eq!(j.lookup("0003"), Lookup::Unreadable);
         assert_eq!(j.lookup("9999"), Lookup::Missing);
+        // An empty key cell, and a short row, are rows whose key cannot be trusted.
+        assert_eq!(j.lookup("0005"), Lookup::Missing);
+        assert_eq!(j.blind_lines, vec![5, 6]);
     }
 }

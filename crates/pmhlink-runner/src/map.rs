@@ -142,9 +142,15 @@ fn resolve_joins(
         }
         .cell(join.left)
         .to_owned();
-        let (hit, problem) = match joins[i].lookup(&key) {
+        let index = &joins[i];
+        // Blind rows (unreadable, key unreadable) of an optional join reach this far only when
+        // it withholds; a required join quarantines a record that misses it anyway.
+        let blind = !index.blind_lines.is_empty();
+        let (hit, problem) = match index.lookup(&key) {
             Lookup::Found(r) => (Some(r), None),
+            Lookup::Unreadable => (None, Some(Code::JoinRowUnreadable)),
             Lookup::Missing if join.required => (None, Some(Code::JoinMissing)),
+            Lookup::Missing if blind => (None, Some(Code::JoinRowUnreadable)),
             Lookup::Missing => (None, None),
             Lookup::Ambiguous if join.columns_read || join.required => {
                 (None, Some(Code::JoinAmbiguous))
@@ -157,9 +163,12 @@ fn resolve_joins(
         }
         hits.push(hit);
     }
-    let complete = !findings
-        .iter()
-        .any(|f| matches!(f.code, Code::JoinMissing | Code::JoinAmbiguous));
+    let complete = !findings.iter().any(|f| {
+        matches!(
+            f.code,
+            Code::JoinMissing | Code::JoinAmbiguous | Code::JoinRowUnreadable
+        )
+    });
     (hits, complete)
 }
 

@@ -1,88 +1,36 @@
-//! A pipeline file run through real plugins: open and check everything first (validate before
-//! running), then read, map, check, deliver, and commit or roll back every sink, then write the
-//! run report and the quarantine list. Exit statuses are decided here, once.
+//! One day of a pipeline, in phases: open and check everything (validate before running),
+//! resume what an earlier attempt left unfinished, read/map/check, decide against the ledger,
+//! deliver, collect results — and then, on every path (fresh, resumed, already done, dry run,
+//! reset, stopped), the one report-and-exit phase in `conclude.rs`. A phase that ends the day
+//! early returns an [`Ending`]; none writes a report of its own.
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use pmhlink_config::{ConfigError, Pipeline};
+use pmhlink_config::Pipeline;
 use pmhlink_diff::{GuardPolicy, SyncKind};
-use pmhlink_ledger::{Access, HeldRow, Keys, Ledger, LedgerError, MasterKey, NewRun, RunState};
+use pmhlink_ledger::{HeldRow, Keys, Ledger, MasterKey, NewRun, RunRecord, RunState};
 use pmhlink_model::FieldId;
-use pmhlink_plugin_host::{Host, HostError};
-use pmhlink_profile::{ApiId, Format, Layout, Profile, ProfileError, SyncMode};
+use pmhlink_plugin_host::Host;
+use pmhlink_profile::Layout;
 use pmhlink_rules::{CivilDate, RuleContext, Severity};
-use serde::Serialize;
 
 use crate::clean::CleanContext;
-use crate::compile::{CompileError, compile, source_order};
-use crate::deliver::{Delivery, SinkHandle, deliver};
-use crate::plugins::{PluginSink, PluginSource, is_config_failure};
-use crate::quarantine;
-use crate::report::{
-    CodeCount, DiffCounts, Outcome, ResultsSeen, RunReport, now_unix, rfc3339_utc,
-};
-use crate::run::{Mode, RunError, RunOutput, RunSetup, SourceHandle, execute, load_join};
-use crate::sync::{self, DiffInput, Target, config_digest};
+use crate::conclude::{Ending, RunContext, conclude};
+use crate::day::{DayRecord, Reading};
+use crate::deliver::{Delivery, deliver};
+use crate::join::JoinIndex;
+use crate::plugins::PluginSink;
+use crate::prepare::{Prepared, open_ledger, prepare};
+use crate::progress::{Counting, Progress};
+use crate::report::{BatchReport, DiffCounts, Outcome, RunReport};
+use crate::run::{RunOutput, RunSetup, execute, load_join};
+use crate::sync::{self, Decided, DiffInput, Target, config_digest};
+use crate::vocab::{Mode, SinkHandle};
 
-/// The documented exit statuses of `pmhlink run` / `plan` / `check`.
-pub mod exit {
-    /// Everything was sent (or, for `plan`/`check`, would be).
-    pub const OK: u8 = 0;
-    /// The pipeline file, a profile, a plugin's settings or the arguments are wrong.
-    pub const CONFIG: u8 = 2;
-    /// Finished, and some records were quarantined (the rest were sent).
-    pub const QUARANTINED: u8 = 3;
-    /// Stopped: nothing of this run was delivered.
-    pub const ABORTED: u8 = 4;
-}
-
-/// Why a pipeline could not run. `exit_code` says which documented status it is.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    #[error("{0}")]
-    Config(#[from] ConfigError),
-    #[error("{0}")]
-    Profile(#[from] ProfileError),
-    #[error("{0}")]
-    Layout(#[from] pmhlink_profile::layout::LayoutError),
-    #[error("{0}")]
-    Plugin(HostError),
-    #[error("{0}")]
-    Compile(#[from] CompileError),
-    #[error("{0}")]
-    Aborted(String),
-    #[error("cannot write the run report to {path}: {message}")]
-    Report { path: String, message: String },
-    #[error("{0}")]
-    Ledger(LedgerError),
-    /// The ledger key is missing or malformed (the operator's setup).
-    #[error("{0}")]
-    Key(String),
-    #[error("{0}")]
-    Usage(String),
-    /// A file given on the command line (a result file) is unreadable or does not fit.
-    #[error("{0}")]
-    Input(String),
-}
-
-impl PipelineError {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            PipelineError::Plugin(HostError::Plugin(f)) if !is_config_failure(f) => exit::ABORTED,
-            PipelineError::Aborted(_) | PipelineError::Report { .. } | PipelineError::Ledger(_) => {
-                exit::ABORTED
-            }
-            _ => exit::CONFIG,
-        }
-    }
-}
-
-impl From<HostError> for PipelineError {
-    fn from(e: HostError) -> Self {
-        PipelineError::Plugin(e)
-    }
-}
+pub use crate::conclude::summary_line;
+pub use crate::prepare::{Opened, load_profile, master_key, open};
+pub use crate::vocab::{PipelineError, exit};
 
 pub struct Options {
     pub mode: Mode,
@@ -97,7 +45,7 @@ pub struct Options {
     /// `--retry-quarantined`: send rows PMH rejected even if their content has not changed.
     pub retry_rejected: bool,
     /// How long to wait, after delivering, for PMH's results (sinks that can fetch them).
-    pub wait_results: std::time::Duration,
+    pub wait_results: Duration,
 }
 
 /// What `run`/`plan` produced.
@@ -129,168 +77,6 @@ pub fn run_id(pipeline: &Pipeline, pipeline_path: &Path, day: CivilDate, reset: 
     format!("{}-{day}-{name}{suffix}", pipeline.municipality.code)
 }
 
-pub fn load_profile(pipeline: &Pipeline) -> Result<Profile, ProfileError> {
-    match &pipeline.profile.path {
-        Some(p) => Profile::load(&pipeline.resolve(p)),
-        None => Ok(Profile::builtin()),
-    }
-}
-
-/// Everything opened and checked, ready to read.
-pub struct Opened {
-    pub sources: Vec<PluginSource>,
-    pub columns: HashMap<String, Vec<String>>,
-    pub sinks: Vec<PluginSink>,
-    pub sink_health: Vec<String>,
-}
-
-/// Opens and checks every source and sink, and asks each source for its columns. Nothing is
-/// read or delivered.
-pub fn open(pipeline: &Pipeline, host: &Host, with_sinks: bool) -> Result<Opened, PipelineError> {
-    let mut sources = Vec::new();
-    let mut columns = HashMap::new();
-    for name in source_order(pipeline) {
-        let spec = &pipeline.sources[&name];
-        let inner = host.open_source(
-            &spec.plugin,
-            &serde_json::Value::Object(spec.config.value().clone()),
-        )?;
-        inner.check().map_err(HostError::from)?;
-        columns.insert(name.clone(), inner.discover().map_err(HostError::from)?);
-        sources.push(PluginSource { name, inner });
-    }
-    let mut sinks = Vec::new();
-    let mut sink_health = Vec::new();
-    if with_sinks {
-        for spec in &pipeline.sinks {
-            let inner = host.open_sink(
-                &spec.plugin,
-                &serde_json::Value::Object(spec.config.value().clone()),
-            )?;
-            sink_health.push(format!(
-                "{}: {}",
-                spec.plugin,
-                inner.check().map_err(HostError::from)?
-            ));
-            sinks.push(PluginSink { inner });
-        }
-    }
-    Ok(Opened {
-        sources,
-        columns,
-        sinks,
-        sink_health,
-    })
-}
-
-#[derive(Serialize)]
-struct Manifest<'a> {
-    run_id: &'a str,
-    municipality_code: &'a str,
-    municipality_name: &'a str,
-    api: String,
-    profile: String,
-    business_date: String,
-    records: u64,
-    records_by_action: BTreeMap<&'static str, u64>,
-    quarantined: u64,
-    pmhlink_version: &'static str,
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
-    let err = |e: std::io::Error| PipelineError::Report {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let dir = path.parent().expect("a report path has a directory");
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().expect("a file name").to_string_lossy()
-    ));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
-}
-
-/// Everything a report needs that is known before reading.
-struct RunContext<'a> {
-    pipeline: &'a Pipeline,
-    pipeline_path: &'a Path,
-    opts: &'a Options,
-    run_id: String,
-    layout: Layout,
-    profile: Profile,
-    kind: SyncKind,
-    started: i64,
-}
-
-impl RunContext<'_> {
-    fn report(&self, sink_health: Vec<String>, ledger: Option<&Ledger>) -> RunReport {
-        RunReport {
-            pmhlink_version: env!("CARGO_PKG_VERSION"),
-            run_id: self.run_id.clone(),
-            mode: if self.opts.mode == Mode::Run {
-                "run"
-            } else {
-                "plan"
-            },
-            municipality_code: self.pipeline.municipality.code.clone(),
-            municipality_name: self.pipeline.municipality.name.clone(),
-            pipeline: self.pipeline_path.display().to_string(),
-            api: self.layout.api.full_name(),
-            profile: format!("{} {}", self.profile.name, self.profile.version),
-            business_date: self.opts.business_date.to_string(),
-            started_at: rfc3339_utc(self.started),
-            finished_at: String::new(),
-            sources: Vec::new(),
-            records: Default::default(),
-            findings_by_code: Default::default(),
-            normalisations: Default::default(),
-            sync: kind_name(self.kind),
-            diff: None,
-            ledger: ledger.map(|l| l.path().display().to_string()),
-            resumed: Vec::new(),
-            results: ResultsSeen::default(),
-            batches: Vec::new(),
-            sinks: sink_health,
-            outcome: Outcome::Planned,
-            exit_code: exit::OK,
-            error: None,
-        }
-    }
-
-    fn manifest(
-        &self,
-        layout: &Layout,
-        run_id: &str,
-        counts: &DiffCounts,
-        quarantined: u64,
-    ) -> String {
-        let manifest = Manifest {
-            run_id,
-            municipality_code: &self.pipeline.municipality.code,
-            municipality_name: &self.pipeline.municipality.name,
-            api: layout.api.to_string(),
-            profile: format!("{} {}", self.profile.name, self.profile.version),
-            business_date: self.opts.business_date.to_string(),
-            records: counts.sent,
-            records_by_action: [
-                ("register", counts.register),
-                ("update", counts.update),
-                ("delete", counts.delete),
-                ("resend", counts.resend),
-                ("keep", counts.keep),
-            ]
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .collect(),
-            quarantined,
-            pmhlink_version: env!("CARGO_PKG_VERSION"),
-        };
-        serde_json::to_string(&manifest).expect("the manifest serialises")
-    }
-}
-
 pub fn kind_name(kind: SyncKind) -> &'static str {
     match kind {
         SyncKind::Diff => "diff",
@@ -299,140 +85,133 @@ pub fn kind_name(kind: SyncKind) -> &'static str {
     }
 }
 
-/// The reset API of a pipeline's format: 差分履歴連携(リセット有り).
-fn reset_api(pipeline: &Pipeline) -> Result<ApiId, PipelineError> {
-    if pipeline.profile.sync != SyncMode::Diff {
-        return Err(PipelineError::Usage(
-            "reset sends a new baseline for diff-history sync; set `profile.sync = \"diff\"` first"
-                .into(),
-        ));
-    }
-    Ok(match pipeline.profile.format {
-        Format::Csv => ApiId::E11,
-        Format::Json => ApiId::E12,
-    })
-}
+/// Rows asked of a source per batch.
+const BATCH_ROWS: usize = 16384;
 
-fn ledger_error(e: LedgerError) -> PipelineError {
-    PipelineError::Ledger(e)
-}
-
-/// The ledger key: the environment variable if set, else the key file. A first run (no ledger,
-/// no key file) creates the key file.
-pub fn master_key(pipeline: &Pipeline, may_create: bool) -> Result<MasterKey, PipelineError> {
-    let var = &pipeline.ledger.key_env;
-    if let Ok(hex) = std::env::var(var) {
-        return MasterKey::from_hex(&hex)
-            .map_err(|_| PipelineError::Key(format!("{var}: expected 64 hexadecimal characters")));
-    }
-    let Some(file) = pipeline.ledger_key_file() else {
-        return Err(PipelineError::Key(format!(
-            "no ledger key: set {var} or `ledger.key_file`"
-        )));
-    };
-    if file.exists() {
-        return MasterKey::from_file(&file).map_err(|e| PipelineError::Key(e.to_string()));
-    }
-    if may_create && !pipeline.ledger_path().exists() {
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| PipelineError::Key(format!("{}: {e}", dir.display())))?;
-        }
-        let key = MasterKey::generate_file(&file).map_err(|e| PipelineError::Key(e.to_string()))?;
-        eprintln!(
-            "pmhlink: created a new ledger key in {} — back it up, apart from the ledger's backups",
-            file.display()
-        );
-        return Ok(key);
-    }
-    Err(PipelineError::Key(format!(
-        "ledger key file {} not found (and {var} is not set)",
-        file.display()
-    )))
-}
-
-/// Opens the pipeline's ledger: created by the first run; only read, if it exists, by `plan`.
-pub fn open_ledger(pipeline: &Pipeline, mode: Mode) -> Result<Option<Ledger>, PipelineError> {
-    let path = pipeline.ledger_path();
-    if mode == Mode::Plan && !path.exists() {
-        return Ok(None);
-    }
-    let key = master_key(pipeline, mode == Mode::Run)?;
-    let access = match mode {
-        Mode::Run => Access::CreateOrOpen,
-        Mode::Plan => Access::Existing,
-    };
-    Ledger::open(&path, &key, access)
-        .map(Some)
-        .map_err(ledger_error)
-}
-
-/// Runs (or plans) a pipeline; `pipeline_path` only names it in the report and the run id.
+/// Runs (or dry-runs) a pipeline for one business day; `pipeline_path` names it in the report
+/// and the run id.
 pub fn run(
     pipeline: &Pipeline,
     pipeline_path: &Path,
     host: &Host,
     opts: &Options,
 ) -> Result<Finished, PipelineError> {
-    let started = now_unix();
-    let profile = load_profile(pipeline)?;
-    let api = if opts.reset {
-        reset_api(pipeline)?
-    } else {
-        pipeline.api()
-    };
-    let layout = Layout::new(&profile, api)?;
-    let kind = match (opts.reset, layout.sync()) {
-        (true, _) => SyncKind::Reset,
-        (false, SyncMode::Full) => SyncKind::Full,
-        (false, _) => SyncKind::Diff,
-    };
-    let site = pipeline.site_tables()?;
-    let era = pipeline.rules.era_table();
-    let ctx = RunContext {
-        pipeline,
-        pipeline_path,
-        opts,
-        run_id: run_id(pipeline, pipeline_path, opts.business_date, opts.reset),
-        layout,
-        profile,
-        kind,
-        started,
-    };
-    let layout = &ctx.layout;
-    let rules = RuleContext {
-        today: opts.business_date,
-        site: &site,
-        municipality_code: Some(&pipeline.municipality.code),
-        policy: pipeline.rules.policy(),
-    };
-    let clean = CleanContext {
-        era: &era,
-        date_mode: pipeline.rules.date_mode,
-        gaiji: &site.gaiji,
-    };
-    let mut opened = open(pipeline, host, opts.mode == Mode::Run)?;
-    let plan = compile(pipeline, &opened.columns)?;
-    let mut ledger = open_ledger(pipeline, opts.mode)?;
-    let keys = match &ledger {
-        Some(l) => l.keys().clone(),
-        None => Keys::new(&MasterKey::ephemeral()),
-    };
-    let mut report = ctx.report(opened.sink_health.clone(), ledger.as_ref());
-    let mut sinks: Vec<&mut (dyn SinkHandle + Send)> = opened
-        .sinks
-        .iter_mut()
-        .map(|s| s as &mut (dyn SinkHandle + Send))
-        .collect();
-    let mut out = RunOutput::default();
+    let mut day = Day::open(pipeline, pipeline_path, host, opts)?;
+    let ending = day.drive()?;
+    conclude(&day.ctx, day.report, &day.quarantine_csv, ending)
+}
 
-    if opts.mode == Mode::Run {
-        let ledger = ledger.as_mut().expect("a run opens its ledger");
-        // Earlier runs whose plan is written but not delivered go first, so that today's diff
-        // starts from everything in flight.
-        for earlier in ledger.unfinished_runs().map_err(ledger_error)? {
-            let earlier_layout = Layout::new(
-                &ctx.profile,
+/// A day of a pipeline while it runs: what was opened, and the report as the phases fill it.
+struct Day<'a> {
+    ctx: RunContext<'a>,
+    host: &'a Host,
+    prepared: Prepared,
+    ledger: Option<Ledger>,
+    keys: Keys,
+    report: RunReport,
+    /// The quarantine list of the day (UTF-8 CSV), from this attempt's reading or the ledger.
+    quarantine_csv: String,
+    /// Today's run was resumed by this attempt (its plan was committed by an earlier one).
+    resumed_today: bool,
+}
+
+impl<'a> Day<'a> {
+    /// Phase 1: open and check everything; nothing is read or delivered.
+    fn open(
+        pipeline: &'a Pipeline,
+        pipeline_path: &'a Path,
+        host: &'a Host,
+        opts: &'a Options,
+    ) -> Result<Day<'a>, PipelineError> {
+        let started = crate::report::now_unix();
+        let prepared = prepare(pipeline, host, opts.reset, opts.mode == Mode::Run)?;
+        let ledger = open_ledger(pipeline, opts.mode)?;
+        let keys = match &ledger {
+            Some(l) => l.keys().clone(),
+            None => Keys::new(&MasterKey::ephemeral()),
+        };
+        let ctx = RunContext {
+            pipeline,
+            pipeline_path,
+            opts,
+            run_id: run_id(pipeline, pipeline_path, opts.business_date, opts.reset),
+            layout: prepared.layout.clone(),
+            profile: prepared.profile.clone(),
+            kind: prepared.kind,
+            started,
+        };
+        let report = ctx.report(
+            prepared.opened.sink_health.clone(),
+            ledger.as_ref().map(|l| l.path()),
+        );
+        Ok(Day {
+            ctx,
+            host,
+            prepared,
+            ledger,
+            keys,
+            report,
+            quarantine_csv: String::new(),
+            resumed_today: false,
+        })
+    }
+
+    /// Every phase after opening, in order; the first that ends the day says how.
+    fn drive(&mut self) -> Result<Ending, PipelineError> {
+        if self.ctx.opts.mode == Mode::Run {
+            if let Some(ending) = self.resume_unfinished()? {
+                return Ok(ending);
+            }
+            if let Some(today) = self.committed_today()? {
+                return self.recall_committed(&today);
+            }
+            // Results that came in since the last run settle first, so today's diff starts
+            // from what PMH accepted and refused.
+            self.collect_results(Duration::ZERO)?;
+        }
+        let mut out = RunOutput::default();
+        let joins = match self.load_joins(&mut out) {
+            Ok(joins) => joins,
+            Err(message) => return Ok(self.abandon(&out, RunState::Aborted, message)),
+        };
+        let decided = match self.read_and_decide(&joins, &mut out) {
+            Ok(decided) => decided,
+            Err(message) => return Ok(self.abandon(&out, RunState::Aborted, message)),
+        };
+        if let Some(stop) = &decided.stop {
+            return Ok(self.abandon(&out, RunState::Stopped, stop.to_string()));
+        }
+        if self.ctx.opts.mode == Mode::Plan {
+            self.report.batches = decided.batches;
+            return Ok(Ending::new(Outcome::Planned));
+        }
+        if let Some(ending) = self.deliver_today()? {
+            return Ok(ending);
+        }
+        self.collect_results(self.ctx.opts.wait_results)?;
+        Ok(Ending::new(self.sent_outcome()))
+    }
+
+    fn ledger(&mut self) -> &mut Ledger {
+        self.ledger.as_mut().expect("a run opens its ledger")
+    }
+
+    /// The attempt this process journaled for today, if it began one.
+    fn attempt(&self) -> Option<u32> {
+        self.report.attempt
+    }
+
+    /// Phase 2: earlier runs whose plan is written but not delivered go first (today's, if an
+    /// earlier attempt was killed after planning, among them), so that today's diff starts
+    /// from everything in flight. A failure ends the day: it stays resumable.
+    fn resume_unfinished(&mut self) -> Result<Option<Ending>, PipelineError> {
+        let unfinished = self
+            .ledger()
+            .unfinished_runs()
+            .map_err(PipelineError::Ledger)?;
+        for earlier in unfinished {
+            let layout = Layout::new(
+                &self.ctx.profile,
                 earlier.api.parse().map_err(|_| {
                     PipelineError::Aborted(format!(
                         "run {} used API {}, which this profile does not have",
@@ -440,23 +219,30 @@ pub fn run(
                     ))
                 })?,
             )?;
-            let counts: DiffCounts =
-                serde_json::from_value(earlier.counts.clone()).unwrap_or_default();
+            let counts = DiffCounts::from_journal(&earlier.counts);
+            let record = self.day_record(&earlier.run_id)?;
+            let quarantined = record.as_ref().map_or(0, |r| r.reading.records.quarantined);
+            let manifest = self.ctx.manifest(
+                &layout,
+                &earlier.run_id,
+                &earlier.business_date,
+                &counts,
+                quarantined,
+            );
             let delivery = Delivery {
                 run_id: &earlier.run_id,
                 attempt: earlier.attempt,
-                municipality: &pipeline.municipality.code,
-                layout: &earlier_layout,
-                manifest_json: ctx.manifest(&earlier_layout, &earlier.run_id, &counts, 0),
+                municipality: &self.ctx.pipeline.municipality.code,
+                layout: &layout,
+                manifest_json: manifest,
             };
+            let ledger = self.ledger.as_mut().expect("a run opens its ledger");
+            let mut sinks = sink_handles(&mut self.prepared.opened.sinks);
             match deliver(ledger, &delivery, &mut sinks) {
                 Ok(done) => {
-                    report.sinks.extend(done.sink_summaries);
-                    report.resumed.push(earlier.run_id.clone());
-                    if earlier.run_id == ctx.run_id {
-                        report.batches = done.batches;
-                        report.diff = Some(counts);
-                    }
+                    self.report.sinks.extend(done.sink_summaries);
+                    self.report.resumed.push(earlier.run_id.clone());
+                    self.resumed_today |= earlier.run_id == self.ctx.run_id;
                 }
                 Err(e) => {
                     let message = format!("resuming run {}: {e}", earlier.run_id);
@@ -467,167 +253,279 @@ pub fn run(
                         &earlier.counts,
                         Some(&message),
                     );
-                    return write_report(&ctx, report, &out, Outcome::Interrupted, Some(message));
+                    if earlier.run_id == self.ctx.run_id {
+                        self.recall_reading(&earlier, record)?;
+                    }
+                    return Ok(Some(Ending::failed(Outcome::Interrupted, message)));
                 }
             }
         }
-        if let Some(today) = ledger.run(&ctx.run_id).map_err(ledger_error)?
-            && today.state.is_committed()
-        {
-            let resumed = report.resumed.contains(&ctx.run_id);
-            let outcome = if resumed {
-                Outcome::Sent
-            } else {
-                Outcome::AlreadyDone
-            };
-            return write_report(&ctx, report, &out, outcome, None);
-        }
+        Ok(None)
     }
 
-    if opts.mode == Mode::Run {
-        // Results that came in since the last run settle first, so today's diff starts from
-        // what PMH accepted and refused.
-        let ledger = ledger.as_mut().expect("a run opens its ledger");
-        let polled =
-            crate::results::poll(ledger, &mut sinks, &ctx.profile.result, Default::default())?;
-        report.results = ResultsSeen::from(&polled);
+    /// Today's run, when an earlier attempt committed its plan.
+    fn committed_today(&mut self) -> Result<Option<RunRecord>, PipelineError> {
+        let run_id = self.ctx.run_id.clone();
+        let today = self.ledger().run(&run_id).map_err(PipelineError::Ledger)?;
+        Ok(today.filter(|r| r.state.is_committed()))
     }
 
-    let batch_rows = 16384;
-    let mut joins = Vec::new();
-    let mut sources = opened.sources.drain(..);
-    let mut primary = sources.next().expect("the primary source is first");
-    let attempt = match ledger.as_mut() {
-        Some(l) if opts.mode == Mode::Run => Some(
-            l.begin_run(&NewRun {
-                run_id: &ctx.run_id,
-                business_date: &opts.business_date.to_string(),
-                kind: kind_name(kind),
-                api: layout.api.as_str(),
-                config_digest: &config_digest(pipeline_path),
-                plugins: plugin_versions(pipeline, host),
-            })
-            .map_err(ledger_error)?,
-        ),
-        _ => None,
-    };
-    // From here on, a failure is journaled on the attempt before it is reported.
-    let abort = |ledger: &mut Option<Ledger>,
-                 state: RunState,
-                 counts: &serde_json::Value,
-                 message: &str| {
-        if let (Some(l), Some(attempt)) = (ledger.as_mut(), attempt) {
-            let _ = l.end_run(&ctx.run_id, attempt, state, counts, Some(message));
-        }
-    };
-    for (join, mut source) in plan.joins.iter().zip(sources) {
-        let columns = opened.columns[&source.name].clone();
-        let loaded = load_join(
-            &mut source,
-            columns,
-            join,
-            opts.business_date,
-            &era,
-            batch_rows,
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|(index, stats)| {
-            if stats.rows == 0 && join.required {
-                Err(format!(
-                    "source `{}` returned no rows; every record would miss its required join, so nothing was sent",
-                    stats.name
-                ))
-            } else {
-                Ok((index, stats))
+    fn day_record(&mut self, run_id: &str) -> Result<Option<DayRecord>, PipelineError> {
+        let bytes = self
+            .ledger()
+            .day_record(run_id)
+            .map_err(PipelineError::Ledger)?;
+        bytes
+            .map(|b| DayRecord::from_bytes(&b).map_err(PipelineError::Aborted))
+            .transpose()
+    }
+
+    /// Fills the report with what the day's committed attempt read, decided and delivered.
+    fn recall_reading(
+        &mut self,
+        today: &RunRecord,
+        record: Option<DayRecord>,
+    ) -> Result<(), PipelineError> {
+        self.report.diff = Some(DiffCounts::from_journal(&today.counts));
+        self.report.batches = self.batches_of(&today.run_id)?;
+        match record {
+            Some(record) => {
+                self.report.reading = record.reading;
+                self.quarantine_csv = record.quarantine_csv;
             }
-        });
-        match loaded {
-            Ok((index, stats)) => {
-                out.sources.push(stats);
-                joins.push(index);
-            }
-            Err(message) => {
-                abort(
-                    &mut ledger,
-                    RunState::Aborted,
-                    &serde_json::json!({}),
-                    &message,
+            None => {
+                // A day planned by a pmhlink from before day records: its findings are not
+                // known any more, and the report must not pretend there were none.
+                self.report.reading = Reading::default();
+                self.report.error = Some(
+                    "this day was planned by an older pmhlink, which kept no record of its findings; see that attempt's report".into(),
                 );
-                return Err(PipelineError::Aborted(message));
             }
         }
+        Ok(())
     }
-    let setup = RunSetup {
-        plan: &plan,
-        layout,
-        rules: &rules,
-        clean: &clean,
-        keys: &keys,
-        derive_history_key: !plan.fields.iter().any(|f| f.field == FieldId::HistoryKey),
-        batch_rows,
-    };
-    let (baseline, rejected) = match &ledger {
-        Some(l) => (
-            l.baseline().map_err(ledger_error)?,
-            l.rejected().map_err(ledger_error)?,
-        ),
-        None => Default::default(),
-    };
-    let input = DiffInput {
-        kind,
-        baseline,
-        rejected,
-        retry_rejected: opts.retry_rejected,
-        guard: GuardPolicy {
-            // A reset discards what PMH held by design (renumbered keys drop every old row);
-            // the operator confirmed it after seeing the plan. An empty export still stops it.
-            max_removal_share: if opts.reset {
-                1.0
-            } else {
-                pipeline.guard.max_deletion_share
-            },
-            confirmed_removals: opts.confirm_deletions,
-        },
-        keys: &keys,
-        layout,
-    };
-    let progress = Progress::new(opts.progress, primary.name());
-    let mut counting = Counting {
-        inner: &mut primary,
-        progress: &progress,
-    };
-    let columns = opened.columns[&plan.primary].clone();
-    let target = match (ledger.as_mut(), attempt) {
-        (Some(l), Some(attempt)) => Target::Run {
-            ledger: l,
-            run_id: &ctx.run_id,
-            attempt,
-        },
-        (l, _) => Target::Plan(l),
-    };
-    let decided = execute(&setup, &mut counting, columns, &joins, &mut out, |rx| {
-        sync::consume(rx, input, target)
-    });
-    progress.finish();
-    fill_findings(&mut report, &out);
-    let decided = match decided {
-        Ok(d) => d,
-        Err(e) => {
-            let message = e.to_string();
-            abort(
-                &mut ledger,
-                RunState::Aborted,
-                &serde_json::json!({}),
-                &message,
-            );
-            return write_report(&ctx, report, &out, Outcome::Aborted, Some(message));
+
+    /// A re-run of a committed day (resumed just now, or finished before): the same counts,
+    /// quarantine list and exit status as the attempt that planned it, and its results.
+    fn recall_committed(&mut self, today: &RunRecord) -> Result<Ending, PipelineError> {
+        let record = self.day_record(&today.run_id)?;
+        self.recall_reading(today, record)?;
+        self.collect_results(self.ctx.opts.wait_results)?;
+        let outcome = if self.resumed_today {
+            self.sent_outcome()
+        } else {
+            Outcome::AlreadyDone
+        };
+        Ok(Ending::new(outcome))
+    }
+
+    /// Sent, or nothing to send, by the day's diff.
+    fn sent_outcome(&self) -> Outcome {
+        match &self.report.diff {
+            Some(d) if d.sent == 0 => Outcome::Unchanged,
+            _ => Outcome::Sent,
         }
-    };
-    let counts = DiffCounts::from(&decided.counts);
-    let counts_json = serde_json::to_value(&counts).expect("counts serialise");
-    report.diff = Some(counts.clone());
-    if let (Some(l), Some(_)) = (ledger.as_mut(), attempt) {
-        // Only the errors quarantined a row; one code per kind of error.
+    }
+
+    /// The day's batches as the ledger recorded them, for every path alike.
+    fn batches_of(&mut self, run_id: &str) -> Result<Vec<BatchReport>, PipelineError> {
+        let submissions = self
+            .ledger()
+            .submissions(run_id)
+            .map_err(PipelineError::Ledger)?;
+        Ok(submissions
+            .into_iter()
+            .map(|s| BatchReport {
+                seq: s.seq.saturating_sub(1) as usize,
+                records: s.records as usize,
+                bytes: s.bytes as usize,
+                receipt: Some(s.receipts.join(", ")),
+            })
+            .collect())
+    }
+
+    /// Phase 6 (and before reading): asks the sinks for the results that are due, waiting up
+    /// to `wait` for those still processing.
+    fn collect_results(&mut self, wait: Duration) -> Result<(), PipelineError> {
+        let ledger = self.ledger.as_mut().expect("a run opens its ledger");
+        let mut sinks = sink_handles(&mut self.prepared.opened.sinks);
+        let polled = crate::results::poll(ledger, &mut sinks, &self.ctx.profile.result, wait)?;
+        self.report.results.add(&polled);
+        Ok(())
+    }
+
+    /// Journals today's attempt (a run, not a dry run).
+    fn begin_attempt(&mut self) -> Result<(), PipelineError> {
+        if self.ctx.opts.mode != Mode::Run {
+            return Ok(());
+        }
+        let pipeline = self.ctx.pipeline;
+        let plugins = plugin_versions(pipeline, self.host);
+        let run = NewRun {
+            run_id: &self.ctx.run_id,
+            business_date: &self.ctx.opts.business_date.to_string(),
+            kind: kind_name(self.ctx.kind),
+            api: self.ctx.layout.api.as_str(),
+            config_digest: &config_digest(self.ctx.pipeline_path),
+            plugins,
+        };
+        let ledger = self.ledger.as_mut().expect("a run opens its ledger");
+        self.report.attempt = Some(ledger.begin_run(&run).map_err(PipelineError::Ledger)?);
+        Ok(())
+    }
+
+    /// Phase 3a: the joined sources, read whole and indexed. Every unreadable row is listed; in
+    /// an optional join, a row whose key cannot be read either stops the day unless the join
+    /// withholds instead.
+    fn load_joins(&mut self, out: &mut RunOutput) -> Result<Vec<JoinIndex>, String> {
+        self.begin_attempt().map_err(|e| e.to_string())?;
+        let mapping = &self.prepared.mapping;
+        let opened = &mut self.prepared.opened;
+        let mut joins = Vec::new();
+        for (i, (join, source)) in mapping
+            .joins
+            .iter()
+            .zip(opened.sources.iter_mut().skip(1))
+            .enumerate()
+        {
+            let columns = opened.columns[&source.name].clone();
+            let loaded = load_join(
+                source,
+                columns,
+                join,
+                self.ctx.opts.business_date,
+                &self.prepared.era,
+                BATCH_ROWS,
+            )
+            .map_err(|e| e.to_string())?;
+            out.sources.push(loaded.stats.clone());
+            out.unreadable.extend(loaded.unreadable);
+            if loaded.stats.rows == 0 && join.required {
+                return Err(format!(
+                    "source `{}` returned no rows; every record would miss its required join, so nothing was sent",
+                    loaded.stats.name
+                ));
+            }
+            // A required join quarantines the record a blind row belonged to anyway (it finds
+            // no row); an optional one would send it as if the row did not exist.
+            let blind = &loaded.index.blind_lines;
+            let stop = join.on_unreadable_key == pmhlink_config::OnUnreadableKey::Stop;
+            if !blind.is_empty() && !join.required && stop {
+                return Err(blind_rows_message(&join.name, i, blind));
+            }
+            joins.push(loaded.index);
+        }
+        Ok(joins)
+    }
+
+    /// Phases 3b and 4: the primary source streamed through mapping and checks, and every
+    /// clean row decided against the ledger; a run's plan is committed with its day record.
+    fn read_and_decide(
+        &mut self,
+        joins: &[JoinIndex],
+        out: &mut RunOutput,
+    ) -> Result<Decided, String> {
+        let ctx = &self.ctx;
+        let pipeline = ctx.pipeline;
+        let opts = ctx.opts;
+        let prepared = &mut self.prepared;
+        let rules = RuleContext {
+            today: opts.business_date,
+            site: &prepared.site,
+            municipality_code: Some(&pipeline.municipality.code),
+            policy: pipeline.rules.policy(),
+        };
+        let clean = CleanContext {
+            era: &prepared.era,
+            date_mode: pipeline.rules.date_mode,
+            gaiji: &prepared.site.gaiji,
+        };
+        let setup = RunSetup {
+            plan: &prepared.mapping,
+            layout: &ctx.layout,
+            rules: &rules,
+            clean: &clean,
+            keys: &self.keys,
+            derive_history_key: !prepared
+                .mapping
+                .fields
+                .iter()
+                .any(|f| f.field == FieldId::HistoryKey),
+            batch_rows: BATCH_ROWS,
+        };
+        let (baseline, rejected) = match &self.ledger {
+            Some(l) => (
+                l.baseline().map_err(|e| e.to_string())?,
+                l.rejected().map_err(|e| e.to_string())?,
+            ),
+            None => Default::default(),
+        };
+        let input = DiffInput {
+            kind: ctx.kind,
+            baseline,
+            rejected,
+            retry_rejected: opts.retry_rejected,
+            guard: GuardPolicy {
+                // A reset discards what PMH held by design (renumbered keys drop every old
+                // row); the operator confirmed it after seeing the plan. An empty export still
+                // stops it.
+                max_removal_share: if opts.reset {
+                    1.0
+                } else {
+                    pipeline.guard.max_deletion_share
+                },
+                confirmed_removals: opts.confirm_deletions,
+            },
+            keys: &self.keys,
+            layout: &ctx.layout,
+        };
+        let primary = &mut prepared.opened.sources[0];
+        let columns = prepared.opened.columns[&primary.name].clone();
+        let progress = Progress::new(opts.progress, &primary.name);
+        let mut counting = Counting {
+            inner: primary,
+            progress: &progress,
+        };
+        let target = match (self.ledger.as_mut(), self.report.attempt) {
+            (Some(ledger), Some(attempt)) => Target::Run {
+                ledger,
+                run_id: &ctx.run_id,
+                attempt,
+            },
+            (ledger, _) => Target::Plan(ledger),
+        };
+        let primary_name = prepared.mapping.primary.clone();
+        let layout = &ctx.layout;
+        let decided = execute(
+            &setup,
+            &mut counting,
+            columns,
+            joins,
+            out,
+            |out| DayRecord::of(layout, &primary_name, out).to_bytes(),
+            |rx| sync::consume(rx, input, target),
+        );
+        progress.finish();
+        self.take_reading(out);
+        let decided = decided.map_err(|e| e.to_string())?;
+        self.report.diff = Some(DiffCounts::from(&decided.counts));
+        self.hold_quarantined(out).map_err(|e| e.to_string())?;
+        Ok(decided)
+    }
+
+    /// The report's reading and the quarantine list, from what this attempt read.
+    fn take_reading(&mut self, out: &RunOutput) {
+        let record = DayRecord::of(&self.ctx.layout, &self.prepared.mapping.primary, out);
+        self.report.reading = record.reading;
+        self.quarantine_csv = record.quarantine_csv;
+    }
+
+    /// The ledger's quarantine of rows that failed a check (since when, how many runs in a
+    /// row); only the errors quarantined a row, one code per kind of error.
+    fn hold_quarantined(&mut self, out: &RunOutput) -> Result<(), PipelineError> {
+        let (Some(ledger), Some(_)) = (self.ledger.as_mut(), self.report.attempt) else {
+            return Ok(());
+        };
         let codes: Vec<String> = out
             .quarantined
             .iter()
@@ -654,53 +552,95 @@ pub fn run(
                 line: q.line,
             })
             .collect();
-        l.record_check_quarantine(&ctx.run_id, &held)
-            .map_err(ledger_error)?;
+        ledger
+            .record_check_quarantine(&self.ctx.run_id, &held)
+            .map(drop)
+            .map_err(PipelineError::Ledger)
     }
-    if let Some(stop) = decided.stop {
-        let message = stop.to_string();
-        abort(&mut ledger, RunState::Stopped, &counts_json, &message);
-        let outcome = Outcome::Stopped;
-        return write_report(&ctx, report, &out, outcome, Some(message));
-    }
-    let (Some(ledger), Some(attempt)) = (ledger.as_mut(), attempt) else {
-        report.batches = decided.batches;
-        return write_report(&ctx, report, &out, Outcome::Planned, None);
-    };
-    let delivery = Delivery {
-        run_id: &ctx.run_id,
-        attempt,
-        municipality: &pipeline.municipality.code,
-        layout,
-        manifest_json: ctx.manifest(layout, &ctx.run_id, &counts, out.records.quarantined),
-    };
-    match deliver(ledger, &delivery, &mut sinks) {
-        Ok(done) => {
-            crate::failpoint::hit("delivered");
-            report.batches = done.batches;
-            report.sinks.extend(done.sink_summaries);
-            let polled =
-                crate::results::poll(ledger, &mut sinks, &ctx.profile.result, opts.wait_results)?;
-            report.results.add(&polled);
-            let outcome = if counts.sent == 0 {
-                Outcome::Unchanged
-            } else {
-                Outcome::Sent
-            };
-            write_report(&ctx, report, &out, outcome, None)
+
+    /// Ends the day before anything was delivered: the attempt is journaled with why.
+    fn abandon(&mut self, out: &RunOutput, state: RunState, message: String) -> Ending {
+        self.take_reading(out);
+        let counts = self
+            .report
+            .diff
+            .as_ref()
+            .map(|d| serde_json::to_value(d).expect("counts serialise"))
+            .unwrap_or_else(|| serde_json::json!({}));
+        let attempt = self.attempt();
+        if let (Some(ledger), Some(attempt)) = (self.ledger.as_mut(), attempt) {
+            let _ = ledger.end_run(&self.ctx.run_id, attempt, state, &counts, Some(&message));
         }
-        Err(e) => {
-            let message = format!("{e}; the plan is kept and the next run resumes it");
-            let _ = ledger.end_run(
-                &ctx.run_id,
-                attempt,
-                RunState::Prepared,
-                &counts_json,
-                Some(&message),
-            );
-            write_report(&ctx, report, &out, Outcome::Interrupted, Some(message))
+        let outcome = match state {
+            RunState::Stopped => Outcome::Stopped,
+            _ => Outcome::Aborted,
+        };
+        Ending::failed(outcome, message)
+    }
+
+    /// Phase 5: today's plan through every sink. A failure keeps the plan for the next run.
+    fn deliver_today(&mut self) -> Result<Option<Ending>, PipelineError> {
+        let counts = self.report.diff.clone().unwrap_or_default();
+        let attempt = self.attempt().expect("a run journals its attempt");
+        let manifest = self.ctx.manifest(
+            &self.ctx.layout,
+            &self.ctx.run_id,
+            &self.ctx.opts.business_date.to_string(),
+            &counts,
+            self.report.reading.records.quarantined,
+        );
+        let delivery = Delivery {
+            run_id: &self.ctx.run_id,
+            attempt,
+            municipality: &self.ctx.pipeline.municipality.code,
+            layout: &self.ctx.layout,
+            manifest_json: manifest,
+        };
+        let ledger = self.ledger.as_mut().expect("a run opens its ledger");
+        let mut sinks = sink_handles(&mut self.prepared.opened.sinks);
+        match deliver(ledger, &delivery, &mut sinks) {
+            Ok(done) => {
+                crate::failpoint::hit("delivered");
+                self.report.sinks.extend(done.sink_summaries);
+                let run_id = self.ctx.run_id.clone();
+                self.report.batches = self.batches_of(&run_id)?;
+                Ok(None)
+            }
+            Err(e) => {
+                let message = format!("{e}; the plan is kept and the next run resumes it");
+                let counts = serde_json::to_value(&counts).expect("counts serialise");
+                let _ = ledger.end_run(
+                    &self.ctx.run_id,
+                    attempt,
+                    RunState::Prepared,
+                    &counts,
+                    Some(&message),
+                );
+                Ok(Some(Ending::failed(Outcome::Interrupted, message)))
+            }
         }
     }
+}
+
+/// Why a join's blind rows stop the day, naming the source and the first lines.
+fn blind_rows_message(source: &str, join: usize, lines: &[u64]) -> String {
+    const SHOWN: usize = 10;
+    let mut shown: Vec<String> = lines.iter().take(SHOWN).map(u64::to_string).collect();
+    if lines.len() > SHOWN {
+        shown.push(format!("and {} more", lines.len() - SHOWN));
+    }
+    format!(
+        "source `{source}`: {} unreadable row(s) whose key cannot be read either (line {}); any record could be the one such a row names, so nothing was sent. Fix the export, or set `joins[{join}].on_unreadable_key = \"withhold\"` to quarantine every record that found no row in it instead",
+        lines.len(),
+        shown.join(", ")
+    )
+}
+
+fn sink_handles(sinks: &mut [PluginSink]) -> Vec<&mut (dyn SinkHandle + Send)> {
+    sinks
+        .iter_mut()
+        .map(|s| s as &mut (dyn SinkHandle + Send))
+        .collect()
 }
 
 /// Plugin names and versions, journaled with each run.
@@ -726,170 +666,5 @@ fn plugin_versions(pipeline: &Pipeline, host: &Host) -> serde_json::Value {
                 (n.to_owned(), version.into())
             })
             .collect(),
-    )
-}
-
-fn fill_findings(report: &mut RunReport, out: &RunOutput) {
-    report.sources = out.sources.clone();
-    report.records = out.records.clone();
-    report.normalisations = out.normalisations.by_name();
-    for (code, severity) in &out.findings {
-        report
-            .findings_by_code
-            .entry(code.as_str())
-            .or_insert(CodeCount {
-                severity: *severity,
-                count: 0,
-            })
-            .count += 1;
-    }
-}
-
-/// Settles the outcome and exit status, and writes the report and quarantine list.
-fn write_report(
-    ctx: &RunContext<'_>,
-    mut report: RunReport,
-    out: &RunOutput,
-    outcome: Outcome,
-    error: Option<String>,
-) -> Result<Finished, PipelineError> {
-    let quarantined = out.records.quarantined > 0;
-    report.finished_at = rfc3339_utc(now_unix());
-    report.exit_code = match outcome {
-        Outcome::Aborted | Outcome::Stopped | Outcome::Interrupted => exit::ABORTED,
-        _ if quarantined => exit::QUARANTINED,
-        _ => exit::OK,
-    };
-    report.outcome = match outcome {
-        Outcome::Sent if quarantined => Outcome::SentWithQuarantine,
-        o => o,
-    };
-    report.error = error;
-    let pipeline = ctx.pipeline;
-    let dir = pipeline
-        .resolve(Path::new(&pipeline.report.dir))
-        .join(&ctx.run_id);
-    let suffix = if ctx.opts.mode == Mode::Plan {
-        "-plan"
-    } else {
-        ""
-    };
-    // A later attempt on the same day never replaces an earlier attempt's report: the first
-    // one says what was actually delivered.
-    let attempt = (1..)
-        .map(|n: u32| {
-            if n == 1 {
-                suffix.to_owned()
-            } else {
-                format!("{suffix}.{n}")
-            }
-        })
-        .find(|tag| !dir.join(format!("report{tag}.json")).exists())
-        .expect("an unused report name");
-    let report_json = dir.join(format!("report{attempt}.json"));
-    let quarantine_csv = dir.join(format!("quarantine{attempt}.csv"));
-    write_atomic(
-        &quarantine_csv,
-        &quarantine::to_csv(&ctx.layout, &out.quarantined),
-    )?;
-    let mut json = serde_json::to_vec_pretty(&report).expect("the report serialises");
-    json.push(b'\n');
-    write_atomic(&report_json, &json)?;
-    Ok(Finished {
-        report,
-        report_json,
-        quarantine_csv,
-    })
-}
-
-/// Counts rows through the progress bar as the primary source yields them.
-struct Counting<'a> {
-    inner: &'a mut PluginSource,
-    progress: &'a Progress,
-}
-
-impl SourceHandle for Counting<'_> {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-
-    fn plugin(&self) -> &str {
-        self.inner.plugin()
-    }
-
-    fn next_batch(
-        &mut self,
-        max_rows: usize,
-        into: &mut crate::table::Table,
-    ) -> Result<bool, RunError> {
-        let more = self.inner.next_batch(max_rows, into)?;
-        self.progress.add(into.len() as u64);
-        Ok(more)
-    }
-}
-
-/// A row counter on stderr; indicatif draws nothing when stderr is not a terminal, so cron
-/// logs stay clean.
-struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    fn new(enabled: bool, source: &str) -> Progress {
-        Progress(enabled.then(|| {
-            let bar = indicatif::ProgressBar::with_draw_target(
-                None,
-                indicatif::ProgressDrawTarget::stderr(),
-            );
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} {msg}: {human_pos} rows ({per_sec}) {elapsed}",
-                )
-                .expect("a valid template"),
-            );
-            bar.set_message(format!("reading `{source}`"));
-            bar
-        }))
-    }
-
-    fn add(&self, rows: u64) {
-        if let Some(bar) = &self.0 {
-            bar.inc(rows);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// Severity counts of a finished run, for a one-line summary.
-pub fn summary_line(r: &RunReport) -> String {
-    let errors: u64 = r
-        .findings_by_code
-        .values()
-        .filter(|c| c.severity == Severity::Error)
-        .map(|c| c.count)
-        .sum();
-    let warnings: u64 = r
-        .findings_by_code
-        .values()
-        .filter(|c| c.severity == Severity::Warning)
-        .map(|c| c.count)
-        .sum();
-    let d = r.diff.clone().unwrap_or_default();
-    format!(
-        "読込 {}行 / 正常 {}件 / 隔離 {}件 (エラー {}件, 警告 {}件) / 新規 {}件, 変更 {}件, 削除 {}件, 変更なし {}件 / 送信 {}件, 送信ファイル {}",
-        r.records.rows,
-        r.records.clean,
-        r.records.quarantined,
-        errors,
-        warnings,
-        d.register,
-        d.update,
-        d.delete + d.omit,
-        d.unchanged,
-        d.sent,
-        r.batches.len()
     )
 }

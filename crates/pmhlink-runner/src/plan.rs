@@ -79,6 +79,8 @@ pub struct JoinPlan {
     /// Whether any mapping reads a column of this join (otherwise only its presence counts,
     /// and a key found twice is still "present").
     pub columns_read: bool,
+    /// What an unreadable row whose key cannot be read does to the run.
+    pub on_unreadable_key: pmhlink_config::OnUnreadableKey,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,9 +5,8 @@ use pmhlink_plugin_host::{FailureKind, HostSink, HostSource, PayloadOut, PluginF
 
 use pmhlink_plugin_host::{OutcomeState, Receipt as HostReceipt};
 
-use crate::deliver::{PayloadMeta, Receipt, SinkHandle};
-use crate::run::{RunError, SourceHandle};
 use crate::table::Table;
+use crate::vocab::{PayloadMeta, Receipt, RunError, SinkHandle, SourceHandle};
 
 pub struct PluginSource {
     pub name: String,

@@ -2,6 +2,8 @@
 //! Excel: UTF-8 with a BOM (so Excel reads it as UTF-8), CRLF, Japanese headers, one row per
 //! finding, with where the record came from. My Number appears masked to its last four
 //! digits, enough to find the person in the vendor system; no other personal value appears.
+//! Rows a plugin could not read — of the primary source or of a joined one — are listed too,
+//! with the plugin's reason (which names a position, never content).
 
 use pmhlink_profile::Layout;
 use pmhlink_profile::spec::LineEnding;
@@ -19,6 +21,37 @@ pub struct Quarantined {
     pub findings: Vec<Finding>,
     /// The ledger's name for the row across runs (a keyed hash; never shown).
     pub qkey: [u8; 16],
+    /// For a row the plugin could not read: its reason.
+    pub reason: Option<String>,
+}
+
+/// A row of any source that its plugin could not read.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnreadableRow {
+    pub source: String,
+    pub line: u64,
+    /// The plugin's row error: a position and what is wrong there, never content.
+    pub reason: String,
+}
+
+/// A plugin's reason as the reports show it: bounded, whatever a third-party plugin said.
+pub fn bounded_reason(reason: &str) -> String {
+    const MAX: usize = 240;
+    if reason.len() <= MAX {
+        return reason.to_owned();
+    }
+    let cut = (0..=MAX)
+        .rev()
+        .find(|&i| reason.is_char_boundary(i))
+        .unwrap_or(0);
+    format!("{}…", &reason[..cut])
+}
+
+fn with_reason(message: String, reason: Option<&str>) -> String {
+    match reason {
+        Some(r) => format!("{message} ({r})"),
+        None => message,
+    }
 }
 
 pub fn mask_my_number(my_number: &str) -> Option<String> {
@@ -73,14 +106,22 @@ pub fn view(layout: &Layout, f: &Finding) -> FindingView {
     }
 }
 
-/// The quarantine list as CSV bytes.
-pub fn to_csv(layout: &Layout, quarantined: &[Quarantined]) -> Vec<u8> {
+/// The quarantine list as CSV bytes: the primary source's quarantined rows, then the rows of
+/// joined sources that could not be read (the primary's own unreadable rows are quarantined
+/// records already).
+pub fn to_csv(
+    layout: &Layout,
+    primary: &str,
+    quarantined: &[Quarantined],
+    unreadable: &[UnreadableRow],
+) -> Vec<u8> {
     let mut out = "\u{FEFF}".as_bytes().to_vec();
     csv_row(&CSV_HEADERS, LineEnding::Crlf, &mut out);
     for q in quarantined {
         let line = q.line.map(|l| l.to_string()).unwrap_or_default();
         for f in &q.findings {
             let v = view(layout, f);
+            let message = with_reason(v.message, q.reason.as_deref());
             let severity = f.severity.label_ja();
             let cells = [
                 q.source.as_str(),
@@ -91,10 +132,28 @@ pub fn to_csv(layout: &Layout, quarantined: &[Quarantined]) -> Vec<u8> {
                 v.key.as_str(),
                 v.code,
                 severity,
-                v.message.as_str(),
+                message.as_str(),
             ];
             csv_row(&cells, LineEnding::Crlf, &mut out);
         }
+    }
+    let unreadable_code = Finding::on(pmhlink_rules::Code::SourceRowUnreadable, FieldRef::Record);
+    for u in unreadable.iter().filter(|u| u.source != primary) {
+        let v = view(layout, &unreadable_code);
+        let line = u.line.to_string();
+        let message = with_reason(v.message, Some(&u.reason));
+        let cells = [
+            u.source.as_str(),
+            line.as_str(),
+            "",
+            "",
+            v.label.as_str(),
+            v.key.as_str(),
+            v.code,
+            unreadable_code.severity.label_ja(),
+            message.as_str(),
+        ];
+        csv_row(&cells, LineEnding::Crlf, &mut out);
     }
     out
 }

@@ -1,11 +1,9 @@
 //! The run report: what was read, mapped, sent and quarantined, every normalisation counted,
 //! findings by code. Counts and codes only, never a record's content.
 
-use std::collections::BTreeMap;
+use serde::{Deserialize, Serialize};
 
-use serde::Serialize;
-
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceStats {
     pub name: String,
     pub plugin: String,
@@ -13,7 +11,7 @@ pub struct SourceStats {
     pub unreadable_rows: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordCounts {
     /// Rows of the primary source.
     pub rows: u64,
@@ -85,6 +83,14 @@ pub struct DiffCounts {
     pub sent: u64,
 }
 
+impl DiffCounts {
+    /// The counts a run journaled; a journal entry without them (an attempt that never planned)
+    /// reads as zero.
+    pub fn from_journal(counts: &serde_json::Value) -> DiffCounts {
+        serde_json::from_value(counts.clone()).unwrap_or_default()
+    }
+}
+
 impl From<&pmhlink_diff::Counts> for DiffCounts {
     fn from(c: &pmhlink_diff::Counts) -> Self {
         DiffCounts {
@@ -103,13 +109,13 @@ impl From<&pmhlink_diff::Counts> for DiffCounts {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeCount {
     pub severity: pmhlink_rules::Severity,
     pub count: u64,
 }
 
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct BatchReport {
     pub seq: usize,
     pub records: usize,
@@ -161,6 +167,9 @@ pub enum Outcome {
 pub struct RunReport {
     pub pmhlink_version: &'static str,
     pub run_id: String,
+    /// This process's attempt at the run (journaled in the ledger); none for a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
     pub mode: &'static str,
     pub municipality_code: String,
     pub municipality_name: String,
@@ -170,10 +179,10 @@ pub struct RunReport {
     pub business_date: String,
     pub started_at: String,
     pub finished_at: String,
-    pub sources: Vec<SourceStats>,
-    pub records: RecordCounts,
-    pub findings_by_code: BTreeMap<&'static str, CodeCount>,
-    pub normalisations: BTreeMap<&'static str, u64>,
+    /// What the day's reading found: the same on every path of the day (first attempt,
+    /// resumed, re-run).
+    #[serde(flatten)]
+    pub reading: crate::day::Reading,
     /// `diff`, `full` or `reset`.
     pub sync: &'static str,
     /// What changed against the ledger; absent when the run never got that far.

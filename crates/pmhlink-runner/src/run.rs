@@ -15,42 +15,12 @@ use crate::clean::{CleanContext, Normalisations};
 use crate::join::JoinIndex;
 use crate::map::map_row;
 use crate::plan::{JoinPlan, Plan};
-use crate::quarantine::{Quarantined, mask_my_number};
+use crate::quarantine::{Quarantined, UnreadableRow, bounded_reason, mask_my_number};
 use crate::report::{RecordCounts, SourceStats};
 use crate::table::Table;
+pub use crate::vocab::{Mode, RunError, SourceHandle};
 use pmhlink_rules::CivilDate;
 use pmhlink_rules::era::{DateMode, EraTable, parse_date};
-
-/// Why a run stopped. Messages name sources, plugins, files and lines, never values.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("source `{source_name}`: {message}")]
-    Source {
-        source_name: String,
-        message: String,
-    },
-    #[error("sink `{sink}`: {message}")]
-    Sink { sink: String, message: String },
-    #[error("{0}")]
-    Payload(String),
-    #[error("{0}")]
-    Ledger(String),
-}
-
-/// A source as the run sees it: columns, then batches of rows.
-pub trait SourceHandle {
-    fn name(&self) -> &str;
-    fn plugin(&self) -> &str;
-    /// Appends up to `max_rows` rows to `into`; false when the source is exhausted.
-    fn next_batch(&mut self, max_rows: usize, into: &mut Table) -> Result<bool, RunError>;
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Everything but delivery.
-    Plan,
-    Run,
-}
 
 pub struct RunSetup<'a> {
     pub plan: &'a Plan,
@@ -73,6 +43,8 @@ pub struct RunOutput {
     pub findings: Vec<(Code, Severity)>,
     pub normalisations: Normalisations,
     pub quarantined: Vec<Quarantined>,
+    /// Rows of every source that their plugin could not read, in reading order.
+    pub unreadable: Vec<UnreadableRow>,
 }
 
 fn stats_of(source: &dyn SourceHandle, table: &Table) -> SourceStats {
@@ -102,6 +74,13 @@ fn in_force(table: &Table, row: usize, join: &JoinPlan, day: CivilDate, era: &Er
         && date(join.valid_to).is_none_or(|to| day <= to)
 }
 
+/// A joined source read whole: its index, its counts, and the rows its plugin could not read.
+pub struct LoadedJoin {
+    pub index: JoinIndex,
+    pub stats: SourceStats,
+    pub unreadable: Vec<UnreadableRow>,
+}
+
 /// Reads a joined source whole and indexes the rows in force on the business date.
 pub fn load_join(
     source: &mut dyn SourceHandle,
@@ -110,15 +89,25 @@ pub fn load_join(
     business_date: CivilDate,
     era: &EraTable,
     batch_rows: usize,
-) -> Result<(JoinIndex, SourceStats), RunError> {
+) -> Result<LoadedJoin, RunError> {
     let mut table = Table::new(columns);
     while source.next_batch(batch_rows, &mut table)? {}
     let stats = stats_of(source, &table);
+    let unreadable = (0..table.len())
+        .filter_map(|row| {
+            table.error(row).map(|reason| UnreadableRow {
+                source: source.name().to_owned(),
+                line: table.line(row),
+                reason: bounded_reason(reason),
+            })
+        })
+        .collect();
     let keep = |t: &Table, row: usize| in_force(t, row, join, business_date, era);
-    Ok((
-        JoinIndex::build_where(source.name(), table, join.right_column, keep),
+    Ok(LoadedJoin {
+        index: JoinIndex::build_where(source.name(), table, join.right_column, keep),
         stats,
-    ))
+        unreadable,
+    })
 }
 
 /// Drops the shape findings on fields whose mapping already failed: one mistake, one finding.
@@ -162,7 +151,8 @@ struct Checked {
     /// The quarantine list's stable name for the row across runs.
     qkey: [u8; 16],
     line: u64,
-    unreadable: bool,
+    /// The plugin's reason, for a row it could not read.
+    unreadable: Option<String>,
 }
 
 /// A field's text straight from the primary row, for a row that never became a record (a join
@@ -300,7 +290,7 @@ fn check_rows(
             held,
             qkey,
             line: chunk.line(row),
-            unreadable: chunk.error(row).is_some(),
+            unreadable: chunk.error(row).map(bounded_reason),
         });
     }
     Ok(half)
@@ -356,7 +346,8 @@ impl Passed {
 /// never becomes a plan.
 pub enum Stream {
     Chunk(Passed),
-    End,
+    /// The whole export was read; carries the day record to keep with the plan.
+    End(Vec<u8>),
 }
 
 /// Streams the primary source through mapping and checks: mapping runs on both cores per
@@ -367,6 +358,7 @@ pub fn execute<T: Send>(
     primary_columns: Vec<String>,
     joins: &[JoinIndex],
     out: &mut RunOutput,
+    day_record: impl FnOnce(&RunOutput) -> Vec<u8>,
     consume: impl FnOnce(std::sync::mpsc::Receiver<Stream>) -> Result<T, RunError> + Send,
 ) -> Result<T, RunError> {
     let mut primary_stats = SourceStats {
@@ -409,20 +401,21 @@ pub fn execute<T: Send>(
             worker: &worker,
             consumer: &tx,
         };
-        let read =
-            read_all(setup, &source_name, lanes, joins, out, &mut primary_stats).and_then(|()| {
-                // Checked before `End`, so an empty export never reaches a committed plan.
-                if out.records.rows == 0 {
-                    return Err(RunError::Source {
-                        source_name: source_name.clone(),
-                        message: "returned no rows; an empty export is never sent".into(),
-                    });
-                }
-                Ok(())
-            });
+        let read = read_all(setup, &source_name, lanes, joins, out, &mut primary_stats);
+        out.sources.insert(0, primary_stats);
+        let read = read.and_then(|()| {
+            // Checked before `End`, so an empty export never reaches a committed plan.
+            if out.records.rows == 0 {
+                return Err(RunError::Source {
+                    source_name: source_name.clone(),
+                    message: "returned no rows; an empty export is never sent".into(),
+                });
+            }
+            Ok(())
+        });
         if read.is_ok() {
             // A closed channel means the consumer stopped on an error, which it reports.
-            let _ = tx.send(Stream::End);
+            let _ = tx.send(Stream::End(day_record(out)));
         }
         drop(worker);
         drop(tx);
@@ -431,7 +424,6 @@ pub fn execute<T: Send>(
             .unwrap_or_else(|_| Err(RunError::Payload("the diff thread panicked".into())));
         (read, consumed)
     });
-    out.sources.insert(0, primary_stats);
     read?;
     consumed
 }
@@ -473,7 +465,14 @@ fn read_all(
         for (h, half) in halves.into_iter().enumerate() {
             for mut c in half.rows {
                 stats.rows += 1;
-                stats.unreadable_rows += u64::from(c.unreadable);
+                if let Some(reason) = &c.unreadable {
+                    stats.unreadable_rows += 1;
+                    out.unreadable.push(UnreadableRow {
+                        source: source_name.to_owned(),
+                        line: c.line,
+                        reason: reason.clone(),
+                    });
+                }
                 if let (Some(_), Some(key)) = (&c.passed, c.key)
                     && !seen.insert(key)
                 {
@@ -506,6 +505,7 @@ fn read_all(
                             my_number_masked: c.my_number_masked,
                             findings: c.findings,
                             qkey: c.qkey,
+                            reason: c.unreadable,
                         });
                     }
                 }

@@ -14,7 +14,8 @@ use pmhlink_profile::Layout;
 
 use crate::deliver::{Batcher, sha256_hex};
 use crate::report::BatchReport;
-use crate::run::{RunError, Stream};
+use crate::run::Stream;
+use crate::vocab::RunError;
 
 /// Where decisions go.
 pub enum Target<'l> {
@@ -177,11 +178,11 @@ pub fn consume(
             Out::Plan(ledger.plan(run_id).map_err(ledger_err)?)
         }
     };
-    let mut complete = false;
+    let mut day_record = None;
     for message in rx {
         let chunk = match message {
-            Stream::End => {
-                complete = true;
+            Stream::End(record) => {
+                day_record = Some(record);
                 break;
             }
             Stream::Chunk(chunk) => chunk,
@@ -210,11 +211,11 @@ pub fn consume(
             differ.hold(held);
         }
     }
-    if !complete {
+    let Some(day_record) = day_record else {
         return Err(RunError::Payload(
             "the export was not read to its end; nothing was planned".into(),
         ));
-    }
+    };
     let finished = differ.finish();
     let mut decided = Decided {
         counts: finished.counts.clone(),
@@ -238,6 +239,7 @@ pub fn consume(
             for key in &moot {
                 writer.clear_rejection(key).map_err(ledger_err)?;
             }
+            writer.keep_day_record(&day_record).map_err(ledger_err)?;
             crate::failpoint::hit("read");
             let counts = crate::report::DiffCounts::from(&decided.counts);
             let json = serde_json::to_value(&counts).expect("counts serialise");

@@ -61,6 +61,7 @@ fn plan() -> Plan {
                 valid_from: None,
                 valid_to: None,
                 columns_read: true,
+                on_unreadable_key: Default::default(),
             },
             JoinPlan {
                 name: "shien".into(),
@@ -73,6 +74,7 @@ fn plan() -> Plan {
                 valid_from: None,
                 valid_to: None,
                 columns_read: false,
+                on_unreadable_key: Default::default(),
             },
         ],
         program_column: ColumnRef {

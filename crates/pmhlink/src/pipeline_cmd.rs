@@ -13,6 +13,8 @@ use pmhlink_rules::CivilDate;
 use pmhlink_runner::pipeline::{self, Options, PipelineError, exit};
 use pmhlink_runner::run::Mode;
 
+use crate::out::{errln, out, outln};
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The pipeline file (TOML or YAML).
@@ -72,7 +74,7 @@ pub struct InitArgs {
 }
 
 pub(crate) fn fail(command: &str, e: &dyn std::fmt::Display, code: u8) -> ExitCode {
-    eprintln!("pmhlink {command}: {e}");
+    errln!("pmhlink {command}: {e}");
     ExitCode::from(code)
 }
 
@@ -134,7 +136,7 @@ pub fn reset(args: ResetArgs) -> ExitCode {
         return planned;
     }
     if !args.yes {
-        use std::io::{BufRead, IsTerminal, Write};
+        use std::io::{BufRead, IsTerminal};
         if !std::io::stdin().is_terminal() {
             return fail(
                 command,
@@ -142,11 +144,11 @@ pub fn reset(args: ResetArgs) -> ExitCode {
                 exit::CONFIG,
             );
         }
-        print!(
+        out!(
             "PMH の登録内容をこの内容で置き換えます。確認のため団体コード ({}) を入力してください: ",
             pipeline.municipality.code
         );
-        let _ = std::io::stdout().flush();
+        crate::out::flush();
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         if answer.trim() != pipeline.municipality.code {
@@ -170,42 +172,52 @@ fn execute(
         Ok(done) => {
             let r = &done.report;
             if !args_quiet || r.exit_code != exit::OK {
-                println!(
+                outln!(
                     "pmhlink {command}: {} ({}) {} 業務日 {} 実行ID {}",
-                    r.municipality_name, r.municipality_code, r.api, r.business_date, r.run_id
+                    r.municipality_name,
+                    r.municipality_code,
+                    r.api,
+                    r.business_date,
+                    r.run_id
                 );
-                println!("  {}", pipeline::summary_line(r));
-                for s in &r.sources {
-                    println!(
+                outln!("  {}", pipeline::summary_line(r));
+                for s in &r.reading.sources {
+                    outln!(
                         "  ソース {} ({}): {}行, 読めない行 {}",
-                        s.name, s.plugin, s.rows, s.unreadable_rows
+                        s.name,
+                        s.plugin,
+                        s.rows,
+                        s.unreadable_rows
                     );
                 }
-                for (code, c) in &r.findings_by_code {
-                    println!("  {} {code}: {}件", c.severity.label_ja(), c.count);
+                for (code, c) in &r.reading.findings_by_code {
+                    outln!("  {} {code}: {}件", c.severity.label_ja(), c.count);
                 }
                 for s in &r.sinks {
-                    println!("  送信先 {s}");
+                    outln!("  送信先 {s}");
                 }
                 let res = &r.results;
                 if res.batches > 0 || res.pending > 0 {
-                    println!(
+                    outln!(
                         "  PMH の結果: {}件の送信分を反映 (受理 {}件, 不受理 {}件), 結果待ち {}件",
-                        res.batches, res.accepted, res.rejected, res.pending
+                        res.batches,
+                        res.accepted,
+                        res.rejected,
+                        res.pending
                     );
                 }
                 for e in &res.errors {
-                    println!("  結果を取得できませんでした (次回再確認): {e}");
+                    outln!("  結果を取得できませんでした (次回再確認): {e}");
                 }
                 for id in &r.resumed {
-                    println!("  中断していた実行 {id} の送信を再開し、完了しました");
+                    outln!("  中断していた実行 {id} の送信を再開し、完了しました");
                 }
                 if let Some(e) = &r.error {
-                    println!("  中止の理由: {e}");
+                    outln!("  中止の理由: {e}");
                 }
-                println!("  レポート: {}", done.report_json.display());
-                println!("  隔離一覧: {}", done.quarantine_csv.display());
-                println!(
+                outln!("  レポート: {}", done.report_json.display());
+                outln!("  隔離一覧: {}", done.quarantine_csv.display());
+                outln!(
                     "  結果: {} (終了コード {})",
                     r.outcome.label_ja(),
                     r.exit_code
@@ -258,7 +270,7 @@ pub fn check(args: CheckArgs) -> ExitCode {
     match checked {
         Ok(lines) => {
             for l in lines {
-                println!("ok  {l}");
+                outln!("ok  {l}");
             }
             ExitCode::from(exit::OK)
         }
@@ -282,13 +294,13 @@ pub fn plugins(args: PluginsArgs) -> ExitCode {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json).expect("serialises")
         );
     } else {
         for p in &list {
-            println!(
+            outln!(
                 "{:<16} {:<6} {:<8} API {}  {}",
                 p.name,
                 p.kind.as_str(),
@@ -298,7 +310,7 @@ pub fn plugins(args: PluginsArgs) -> ExitCode {
             );
         }
         for problem in host.problems() {
-            eprintln!("pmhlink plugins: {problem}");
+            errln!("pmhlink plugins: {problem}");
         }
     }
     ExitCode::from(exit::OK)
@@ -314,7 +326,7 @@ pub fn init(args: InitArgs) -> ExitCode {
     }
     match std::fs::write(&args.path, pmhlink_config::STARTER_TOML) {
         Ok(()) => {
-            println!(
+            outln!(
                 "wrote {}: edit it, then `pmhlink check {}`",
                 args.path.display(),
                 args.path.display()
@@ -330,7 +342,7 @@ pub fn init(args: InitArgs) -> ExitCode {
 }
 
 pub fn schema() -> ExitCode {
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&pmhlink_config::json_schema()).expect("serialises")
     );

@@ -1,4 +1,5 @@
-//! Physical line numbers for the records the csv reader returns.
+//! Physical line numbers for the records the csv reader returns, and whether the file ends
+//! inside a quoted cell.
 //!
 //! The csv crate's `Position::line` is off with CRLF line ends (a record's LF is consumed with
 //! the next record, so every line after the first lags by one) and after blank lines (the
@@ -6,6 +7,10 @@
 //! is exact, so lines are counted here from that: [`NewlineTap`] notes where every LF is as the
 //! csv reader pulls bytes, and [`LineCounter`] works back from the record's end to its first
 //! line. Lines end at LF; a file with bare CR line ends (classic Mac) numbers every row 1.
+//!
+//! The csv crate ends a quoted cell still open at the end of the file silently, taking every
+//! later line into it; [`Quotes`] follows the quoting as the bytes pass so the reader can
+//! refuse such a file, naming the line the unclosed record starts on.
 
 use std::{
     collections::VecDeque,
@@ -14,21 +19,106 @@ use std::{
 
 use csv::ByteRecord;
 
+/// Where the bytes so far leave the csv parser, as far as quoting goes (the csv crate's rules
+/// with its defaults: a quote opens a quoted cell only at the start of a field, a doubled quote
+/// inside one stands for itself, bytes after the closing quote continue the field unquoted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted cell: it closes the cell unless another quote follows.
+    QuoteInQuoted,
+}
+
+pub struct Quotes {
+    delimiter: u8,
+    quote: u8,
+    state: State,
+}
+
+impl Quotes {
+    pub fn new(delimiter: u8, quote: u8) -> Self {
+        Self {
+            delimiter,
+            quote,
+            state: State::FieldStart,
+        }
+    }
+
+    /// The state after `byte` at a field start or after a quote inside a quoted cell.
+    fn after(&self, byte: u8) -> State {
+        // At a field start a quote opens a quoted cell; after a quote inside one, it is the
+        // doubled quote, and the cell goes on.
+        if byte == self.quote {
+            State::Quoted
+        } else if matches!(byte, b'\r' | b'\n') || byte == self.delimiter {
+            State::FieldStart
+        } else {
+            State::Unquoted
+        }
+    }
+
+    /// Follows `bytes`, skipping through unquoted and quoted runs with memchr.
+    fn scan(&mut self, bytes: &[u8]) {
+        let mut i = 0;
+        while i < bytes.len() {
+            let rest = &bytes[i..];
+            match self.state {
+                State::FieldStart | State::QuoteInQuoted => {
+                    self.state = self.after(rest[0]);
+                    i += 1;
+                }
+                State::Unquoted => match memchr::memchr3(self.delimiter, b'\n', b'\r', rest) {
+                    Some(k) => {
+                        self.state = State::FieldStart;
+                        i += k + 1;
+                    }
+                    None => break,
+                },
+                State::Quoted => match memchr::memchr(self.quote, rest) {
+                    Some(k) => {
+                        self.state = State::QuoteInQuoted;
+                        i += k + 1;
+                    }
+                    None => break,
+                },
+            }
+        }
+    }
+}
+
 /// Passes bytes through to the csv reader and notes the offset of every LF on the way. The
 /// queue holds only LFs the csv reader has buffered but not yet consumed, so it stays small.
 pub struct NewlineTap<R> {
     inner: R,
     offset: u64,
     newlines: VecDeque<u64>,
+    quotes: Quotes,
+    /// The inner reader has reported its end.
+    ended: bool,
 }
 
 impl<R> NewlineTap<R> {
-    pub fn new(inner: R) -> Self {
+    pub fn new(inner: R, quotes: Quotes) -> Self {
         Self {
             inner,
             offset: 0,
             newlines: VecDeque::new(),
+            quotes,
+            ended: false,
         }
+    }
+
+    /// Whether a record the csv reader consumed `consumed` bytes through ran to the end of the
+    /// file (it has no terminator of its own).
+    fn ends_file(&self, consumed: u64) -> bool {
+        self.ended && consumed == self.offset
+    }
+
+    /// Whether the file has ended inside a quoted cell (only known once the end was read).
+    pub fn ended_in_quote(&self) -> bool {
+        self.ended && self.quotes.state == State::Quoted
     }
 }
 
@@ -38,7 +128,9 @@ impl<R: Read> Read for NewlineTap<R> {
         let start = self.offset;
         self.newlines
             .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| start + i as u64));
+        self.quotes.scan(&buf[..n]);
         self.offset += n as u64;
+        self.ended |= n == 0 && !buf.is_empty();
         Ok(n)
     }
 }
@@ -76,8 +168,11 @@ impl LineCounter {
             self.last_passed = Some(at);
         }
         // The record's own terminator, if it was an LF (a CRLF's LF may be consumed with the
-        // next record instead; either way it does not belong to this record's lines).
-        let terminator = u64::from(consumed > 0 && self.last_passed == Some(consumed - 1));
+        // next record instead; either way it does not belong to this record's lines). A record
+        // that runs to the end of the file has none: an LF last is inside its quoted cell.
+        let terminator = u64::from(
+            consumed > 0 && self.last_passed == Some(consumed - 1) && !tap.ends_file(consumed),
+        );
         let end_line = self.first_line + self.passed - terminator;
         // LFs kept inside quoted cells.
         let inside = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
@@ -94,7 +189,7 @@ mod tests {
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(4)
-            .from_reader(NewlineTap::new(data));
+            .from_reader(NewlineTap::new(data, Quotes::new(b',', b'"')));
         let mut counter = LineCounter::new(first_line);
         let mut record = ByteRecord::new();
         let mut out = Vec::new();

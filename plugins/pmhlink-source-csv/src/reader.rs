@@ -11,7 +11,7 @@ use pmhlink_pdk::PluginError;
 use crate::{
     config::Settings,
     decode::Encoding,
-    lines::{LineCounter, NewlineTap},
+    lines::{LineCounter, NewlineTap, Quotes},
 };
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -32,14 +32,8 @@ impl Records {
     pub fn open(settings: &Settings) -> Result<Self, PluginError> {
         let path = &settings.path;
         let at = || path.display().to_string();
-        let file = File::open(path).map_err(|e| {
-            PluginError::io(format!("cannot open {}: {e}", path.display())).at(at())
-        })?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            return Err(
-                PluginError::io(format!("{} is a folder, not a file", path.display())).at(at()),
-            );
-        }
+        // A FIFO, a device or a folder is refused before it is opened: opening a FIFO blocks.
+        let file = pmhlink_pdk::fs::open_regular_file(path)?;
         let mut input = BufReader::with_capacity(BUFFER, file);
         let read_error = |e: std::io::Error| {
             PluginError::io(format!("cannot read {}: {e}", path.display())).at(at())
@@ -71,7 +65,10 @@ impl Records {
             .delimiter(settings.delimiter)
             .quote(settings.quote)
             .buffer_capacity(BUFFER)
-            .from_reader(NewlineTap::new(input));
+            .from_reader(NewlineTap::new(
+                input,
+                Quotes::new(settings.delimiter, settings.quote),
+            ));
         Ok(Self {
             csv,
             record: ByteRecord::new(),
@@ -86,9 +83,11 @@ impl Records {
         match self.csv.read_byte_record(&mut self.record) {
             Ok(true) => {
                 let consumed = self.csv.position().byte();
-                self.line = self
-                    .lines
-                    .record_start(self.csv.get_mut(), consumed, &self.record);
+                let tap = self.csv.get_mut();
+                self.line = self.lines.record_start(tap, consumed, &self.record);
+                if tap.ended_in_quote() {
+                    return Err(self.unclosed_quote());
+                }
                 Ok(Some((self.line, &self.record)))
             }
             Ok(false) => Ok(None),
@@ -99,5 +98,16 @@ impl Records {
             ))
             .at(format!("{}:{}", self.file_name, self.line))),
         }
+    }
+
+    /// The csv crate would end the cell at the end of the file, every line after the quote in
+    /// it: the rows there would silently vanish (and turn into deletions), so the file is
+    /// refused, naming the line the record with the open quote starts on.
+    fn unclosed_quote(&self) -> PluginError {
+        let (file, line) = (&self.file_name, self.line);
+        PluginError::data(format!(
+            "{file} line {line}: a quoted cell of the record starting on this line is not closed before the end of the file"
+        ))
+        .at(format!("{file}:{line}"))
     }
 }

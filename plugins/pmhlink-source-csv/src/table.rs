@@ -22,6 +22,10 @@ pub struct Table {
     fields: Vec<usize>,
     /// Column name of each cell.
     names: Vec<String>,
+    /// The names were written in the settings (`columns`), not read from the file: only then
+    /// may a message show them, since a file exported without its header line has a
+    /// resident's data where the names should be.
+    declared: bool,
     width: Width,
 }
 
@@ -44,6 +48,7 @@ impl Table {
                 return Ok(Self {
                     names: fields.iter().map(|&f| header[f].clone()).collect(),
                     fields,
+                    declared: matches!(columns, Columns::FromHeader(_)),
                     width: Width::Header(header.len()),
                 });
             }
@@ -51,12 +56,22 @@ impl Table {
         Ok(Self {
             fields: positions.clone(),
             names: names.clone(),
+            declared: true,
             width: if explicit {
                 Width::FirstRow(None)
             } else {
                 Width::Columns(names.len())
             },
         })
+    }
+
+    /// A cell's column for a message: its number, and its name when the settings declared it.
+    fn label(&self, field: usize, name: &str) -> String {
+        if self.declared {
+            format!("column {} (`{name}`)", field + 1)
+        } else {
+            format!("column {}", field + 1)
+        }
     }
 
     /// Column names, in cell order.
@@ -91,8 +106,8 @@ impl Table {
                 // rest into the wrong columns.
                 if !misfit {
                     batch.row_error(format!(
-                        "{file} line {line}: {n} fields, no field {} for column `{name}`",
-                        field + 1
+                        "{file} line {line}: {n} fields, none for {}",
+                        self.label(field, name)
                     ));
                 }
                 break;
@@ -101,8 +116,8 @@ impl Table {
                 Ok(text) => batch.push_cell(&text),
                 Err(offset) => {
                     batch.row_error(format!(
-                        "{file} line {line}, column {} (`{name}`): malformed {} byte at offset {offset}",
-                        field + 1,
+                        "{file} line {line}, {}: malformed {} byte at offset {offset}",
+                        self.label(field, name),
                         settings.encoding.name()
                     ));
                     batch.push_cell("");

@@ -130,7 +130,7 @@ fn cases() -> Vec<Case> {
             errors: &[],
         },
         Case {
-            name: "malformed CP932 byte: row error with line and column, cell empty",
+            name: "malformed CP932 byte: row error with line and column (not the header's name: a file without its header line has data there), cell empty",
             bytes: [
                 cp932("番号,氏名\r\n1,山田\r\n2,"),
                 b"\x8E\x81\x83".to_vec(),
@@ -142,7 +142,7 @@ fn cases() -> Vec<Case> {
             rows: &[(2, &["1", "山田"]), (3, &["2", ""]), (4, &["3", "x"])],
             errors: &[(
                 1,
-                &["subsidy.csv line 3, column 2 (`氏名`): malformed CP932 byte at offset 2"],
+                &["subsidy.csv line 3, column 2: malformed CP932 byte at offset 2"],
             )],
         },
         Case {
@@ -153,7 +153,18 @@ fn cases() -> Vec<Case> {
             rows: &[(2, &["", "ok"])],
             errors: &[(
                 0,
-                &["line 2, column 1 (`a`): malformed UTF-8 byte at offset 0"],
+                &["line 2, column 1: malformed UTF-8 byte at offset 0"],
+            )],
+        },
+        Case {
+            name: "malformed byte in a column the settings name: the declared name is shown",
+            bytes: b"a,b\n1,\xE6\xB0\n".to_vec(),
+            config: json!({"columns": ["b"]}),
+            columns: &["b"],
+            rows: &[(2, &[""])],
+            errors: &[(
+                0,
+                &["line 2, column 2 (`b`): malformed UTF-8 byte at offset 0"],
             )],
         },
         Case {
