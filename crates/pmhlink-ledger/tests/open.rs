@@ -228,7 +228,8 @@ fn a_version_1_ledger_is_migrated() {
         .unwrap();
     let before = snapshot(&l);
     drop(l);
-    // Back to the first shape: one quarantine entry per key, no plan index by key.
+    // Back to the first shape: one quarantine entry per key, no plan index by key, no day
+    // records.
     let c = rusqlite::Connection::open(&path).unwrap();
     c.execute_batch(
         "CREATE TABLE q1 (
@@ -241,6 +242,7 @@ fn a_version_1_ledger_is_migrated() {
          DROP TABLE quarantine;
          ALTER TABLE q1 RENAME TO quarantine;
          DROP INDEX plan_rows_by_key;
+         DROP TABLE day_records;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -253,12 +255,12 @@ fn a_version_1_ledger_is_migrated() {
     let c = rusqlite::Connection::open(&path).unwrap();
     let index: i64 = c
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE name = 'plan_rows_by_key'",
+            "SELECT count(*) FROM sqlite_master WHERE name IN ('plan_rows_by_key', 'day_records')",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(index, 1);
+    assert_eq!(index, 2);
 }
 
 /// A page in the middle overwritten: the ledger opens (its header and journal are intact) and

@@ -95,6 +95,13 @@ fn same_twice(label: &str, make: impl Fn() -> Command, stream: Closed, writes: b
     same(label, &mut make(), &mut make(), stream, writes);
 }
 
+/// What a town's ledger holds, without where the ledger is.
+fn held(town: &Town) -> serde_json::Value {
+    let mut holdings = town.holdings();
+    holdings.as_object_mut().unwrap().remove("ledger");
+    holdings
+}
+
 fn on(town: &Town, args: &[&str]) -> Command {
     let mut cmd = pmhlink();
     cmd.args(args.iter().take(1))
@@ -187,7 +194,7 @@ fn every_subcommand_survives_a_closed_stdout() {
         Closed::Stdout,
         true,
     );
-    assert_eq!(open.holdings(), closed.holdings());
+    assert_eq!(held(&open), held(&closed));
     both("results (poll)", &["results"], true);
     both("results --json", &["results", "--json"], true);
     both(
@@ -195,7 +202,7 @@ fn every_subcommand_survives_a_closed_stdout() {
         &["reset", "--date", "2025-06-03", "--yes"],
         true,
     );
-    assert_eq!(open.holdings(), closed.holdings());
+    assert_eq!(held(&open), held(&closed));
 
     let payload = payloads(&open.path(&format!("outbox/{RUN}")))[0].clone();
     same_twice("lint", || lint(&payload, &[]), Closed::Stdout, true);
@@ -324,7 +331,7 @@ fn commands_survive_a_closed_stderr() {
                 cmd.args(["plugins", "--dir"]).arg(town.path("missing"));
                 cmd
             }),
-            false,
+            true,
         ),
         (
             "mock-hub (bad address)",

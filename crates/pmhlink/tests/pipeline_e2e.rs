@@ -302,11 +302,22 @@ fn a_short_fixed_width_line_quarantines_that_persons_certificates() {
     assert_eq!(out.status, 3, "{}{}", out.stdout, out.stderr);
     let report = m.report("report.json");
     assert_eq!(report["sources"][1]["unreadable_rows"], 1);
+    // Its key (bytes 1..11) is still there: the person's records are told their row could not
+    // be read, rather than that they have none.
     assert!(
-        report["findings_by_code"]["join-missing"]["count"]
+        report["findings_by_code"]["join-row-unreadable"]["count"]
             .as_u64()
-            .unwrap()
+            .unwrap_or_else(|| panic!("{report:#}"))
             >= 1
+    );
+    let csv = std::fs::read_to_string(m.path(&format!(
+        "reports/{}/quarantine.csv",
+        report["run_id"].as_str().unwrap()
+    )))
+    .unwrap();
+    assert!(
+        csv.contains("residents,3,"),
+        "the unreadable joined row is listed by its line:\n{csv}"
     );
 }
 
@@ -337,8 +348,124 @@ fn a_missing_join_column_is_a_configuration_error_naming_the_key() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("it has:"), "{}", out.stderr);
+    // The fixed-width layout declares every field, so naming them quotes no file.
+    assert!(
+        out.stderr.contains(
+            "(file data/residents.dat) has 7 columns, as its settings declare: 宛名番号,"
+        ),
+        "{}",
+        out.stderr
+    );
     assert_eq!(m.outbox(), Vec::<String>::new());
+}
+
+/// Every cell of a CP932 CSV's first `lines` lines that could identify someone (four
+/// characters or more: numbers, names, dates, addresses).
+fn cells_of(path: &Path, lines: usize) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap();
+    let (text, _, _) = encoding_rs::SHIFT_JIS.decode(&bytes);
+    text.lines()
+        .take(lines)
+        .flat_map(|l| l.split(',').map(|c| c.trim_matches('"').to_owned()))
+        .filter(|c| c.chars().count() >= 4)
+        .collect()
+}
+
+/// The ways a file can be other than the pipeline says, and every output of `check` and `run`
+/// (stdout, stderr, report, quarantine list) scanned for the file's content.
+#[test]
+fn no_message_quotes_a_file_that_is_not_what_the_pipeline_says() {
+    for case in [
+        "header line missing",
+        "another export named",
+        "one huge line",
+    ] {
+        let m = Municipality::new(20, 0.0);
+        let subsidy = m.path("data/subsidy.csv");
+        match case {
+            "header line missing" => corrupt(&subsidy, |b| {
+                let start = line_start(b, 2);
+                b.drain(..start);
+            }),
+            "another export named" => m.edit_pipeline(
+                "path = \"data/subsidy.csv\"",
+                "path = \"data/residents.dat\"",
+            ),
+            _ => corrupt(&subsidy, |b| {
+                let start = line_start(b, 2);
+                b.drain(..start);
+                b.retain(|&c| c != b'\r' && c != b'\n');
+                let row = b.clone();
+                while b.len() < 2 << 20 {
+                    b.extend_from_slice(&row);
+                }
+            }),
+        }
+        let read = if case == "another export named" {
+            m.path("data/residents.dat")
+        } else {
+            subsidy.clone()
+        };
+        let mut secrets = cells_of(&read, 2);
+        if case == "another export named" {
+            // The fixed-width layout: 宛名番号 at bytes 1..11 and 個人番号 at 11..23 (ASCII),
+            // then the name and the rest, padded with spaces.
+            let bytes = std::fs::read(&read).unwrap();
+            for line in bytes
+                .split(|&b| b == b'\n')
+                .take(3)
+                .filter(|l| l.len() > 23)
+            {
+                secrets.push(String::from_utf8(line[1..11].to_vec()).unwrap());
+                secrets.push(String::from_utf8(line[11..23].to_vec()).unwrap());
+                let (rest, _, _) = encoding_rs::SHIFT_JIS.decode(&line[23..]);
+                secrets.extend(
+                    rest.split_whitespace()
+                        .filter(|c| c.chars().count() >= 2)
+                        .map(str::to_owned),
+                );
+            }
+        }
+        assert!(
+            !secrets.is_empty(),
+            "{case}: the file has content to look for"
+        );
+        for command in ["check", "run"] {
+            let out = m.pmhlink(command);
+            assert_eq!(
+                out.status, 2,
+                "{case} {command}: {}{}",
+                out.stdout, out.stderr
+            );
+            assert!(
+                out.stderr.contains("subsidy") && out.stderr.contains("columns"),
+                "{case} {command}: names the source and what it has: {}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.len() < 2000,
+                "{case} {command}: a bounded message, {} bytes",
+                out.stderr.len()
+            );
+            let mut seen = format!("{}{}", out.stdout, out.stderr);
+            for e in std::fs::read_dir(m.path("reports"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                for f in std::fs::read_dir(e.path()).unwrap().flatten() {
+                    seen.push_str(&String::from_utf8_lossy(&std::fs::read(f.path()).unwrap()));
+                }
+            }
+            for secret in &secrets {
+                assert!(
+                    !seen.contains(secret.as_str()),
+                    "{case} {command}: file content in the output"
+                );
+            }
+        }
+        assert_eq!(m.outbox(), Vec::<String>::new(), "{case}");
+    }
 }
 
 #[test]

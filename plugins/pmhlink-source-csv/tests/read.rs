@@ -151,10 +151,7 @@ fn cases() -> Vec<Case> {
             config: json!({}),
             columns: &["a", "b"],
             rows: &[(2, &["", "ok"])],
-            errors: &[(
-                0,
-                &["line 2, column 1: malformed UTF-8 byte at offset 0"],
-            )],
+            errors: &[(0, &["line 2, column 1: malformed UTF-8 byte at offset 0"])],
         },
         Case {
             name: "malformed byte in a column the settings name: the declared name is shown",
