@@ -23,12 +23,17 @@ pub struct Town {
 impl Town {
     /// `batch` records per payload file, so that a run has several batches.
     pub fn new(certificates: u64, seed: u64, batch: usize) -> Town {
+        Town::with_defects(certificates, seed, batch, 0.0)
+    }
+
+    /// Like [`Town::new`], with a share `dirty` of certificates carrying one defect each.
+    pub fn with_defects(certificates: u64, seed: u64, batch: usize, dirty: f64) -> Town {
         ensure_plugins();
         let dir = tempfile::tempdir().unwrap();
         let synth = Synth::new(SynthConfig {
             seed,
             certificates,
-            dirty: 0.0,
+            dirty,
             ..SynthConfig::default()
         });
         pmhlink_synth::files::write_dir(&synth, &dir.path().join("data"), &mut []).unwrap();
