@@ -316,3 +316,53 @@ fn results_still_processing_stay_pending_and_are_collected_later() {
         held(&hub).len()
     );
 }
+
+/// `--wait-results` holds on every path of a day: when the run resumes a delivery an earlier
+/// attempt was killed in (or after), and when the day was already done.
+#[test]
+fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
+    common::ensure_plugins();
+    // A hub per town: each is its own municipality's PMH.
+    for point in ["staged", "delivered"] {
+        let hub = Hub::start(2);
+        let town = Town::new(20, 6, 1000);
+        api_pipeline(&town, &hub);
+        let killed = common::pmhlink()
+            .arg("run")
+            .arg(town.path("api.toml"))
+            .args(["--date", "2025-06-01", "--quiet"])
+            .env("PMH_TOKEN", TOKEN)
+            .env("PMHLINK_TEST_KILL_AT", point)
+            .output()
+            .unwrap();
+        assert_eq!(killed.status.code(), None, "{point}: killed by a signal");
+        let resumed = run_api(&town, "2025-06-01", TOKEN, &["--wait-results", "20"]);
+        assert_eq!(
+            resumed.status, 0,
+            "{point}: {}{}",
+            resumed.stdout, resumed.stderr
+        );
+        let status = town.status();
+        assert_eq!(status["pending_rows"], 0, "{point}: {status}");
+        assert!(status["accepted_rows"].as_u64().unwrap() > 0, "{status}");
+    }
+
+    let hub = Hub::start(2);
+    let town = Town::new(20, 7, 1000);
+    api_pipeline(&town, &hub);
+    let first = run_api(&town, "2025-06-01", TOKEN, &[]);
+    assert_eq!(first.status, 0, "{}{}", first.stdout, first.stderr);
+    assert!(town.status()["pending_rows"].as_u64().unwrap() > 0);
+    let again = run_api(&town, "2025-06-01", TOKEN, &["--wait-results", "20"]);
+    assert_eq!(again.status, 0, "{}{}", again.stdout, again.stderr);
+    let status = town.status();
+    assert_eq!(status["pending_rows"], 0, "the finished day's results: {status}");
+    let reports = std::fs::read_dir(town.path("reports/139998-20250601-api")).unwrap();
+    let second: Value = reports
+        .flatten()
+        .find(|e| e.file_name() == "report.2.json")
+        .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+        .expect("the re-run's report");
+    assert_eq!(second["outcome"], "already_done");
+    assert!(second["results"]["accepted"].as_u64().unwrap() > 0, "{second:#}");
+}
