@@ -24,6 +24,6 @@ pub use journal::{NewRun, RunRecord, RunState};
 pub use keys::*;
 pub use plan::{PlanWriter, PlannedRow};
 pub use quarantine::{HeldRow, QuarantineChange};
-pub use settle::{RecordOutcome, RecordSettlement, Settled, Settlement};
+pub use settle::{RecordOutcome, RecordSettlement, Settled, Settlement, ToSettle};
 pub use status::Status;
 pub use store::{Access, Ledger};

@@ -287,7 +287,56 @@ pub fn poll_pipeline(
     poll(&mut ledger, &mut sinks, &profile.result, wait)
 }
 
-/// Imports result files in order; each settles one batch in one transaction, or nothing.
+/// A result file read and matched to the batch it answers, ready to settle.
+struct Ready {
+    file: String,
+    batch: BatchRef,
+    settlement: pmhlink_ledger::Settlement,
+    sha: String,
+}
+
+/// Reads one result file and finds its batch; a problem with the file is an `Input` error
+/// naming it.
+fn ready_to_settle(
+    pipeline: &Pipeline,
+    host: &Host,
+    ledger: &Ledger,
+    profile: &pmhlink_profile::Profile,
+    file: &std::path::Path,
+    named: Option<&BatchRef>,
+) -> Result<Ready, PipelineError> {
+    let shown = file.display().to_string();
+    let bytes = read_file(pipeline, host, file)?;
+    let result = read_result(&profile.result, &bytes)
+        .map_err(|e| PipelineError::Input(format!("result file {shown}: {e}")))?;
+    if result.status == TaskStatus::Processing {
+        return Err(PipelineError::Input(format!(
+            "result file {shown}: the task is still processing; import its final result"
+        )));
+    }
+    let sha = sha256_hex(&bytes);
+    if let Some((run_id, seq)) = ledger.settled_by(&sha).map_err(PipelineError::Ledger)? {
+        return Err(PipelineError::Input(format!(
+            "result file {shown}: already imported (it settled batch {run_id}:{seq})"
+        )));
+    }
+    let batch = find_batch(ledger, &result, named)
+        .map_err(|m| PipelineError::Input(format!("result file {shown}: {m}")))?;
+    Ok(Ready {
+        file: shown,
+        settlement: settlement(ledger.keys(), &result),
+        batch: BatchRef {
+            run_id: batch.run_id,
+            seq: batch.seq,
+        },
+        sha,
+    })
+}
+
+/// Imports result files, all or nothing: every file is read and matched to its batch first,
+/// then all settle in one ledger transaction. When any file cannot be used (unreadable, still
+/// processing, already imported, answering no batch, not fitting it), nothing is settled and
+/// the error names every such file.
 pub fn import(
     pipeline: &Pipeline,
     host: &Host,
@@ -298,44 +347,54 @@ pub fn import(
     let key = master_key(pipeline, false)?;
     let mut ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
         .map_err(PipelineError::Ledger)?;
-    let mut done = Vec::new();
+    let mut ready = Vec::new();
+    let mut problems = Vec::new();
     for file in files {
-        let shown = file.display().to_string();
-        let bytes = read_file(pipeline, host, file)?;
-        let result = read_result(&profile.result, &bytes)
-            .map_err(|e| PipelineError::Input(format!("result file {shown}: {e}")))?;
-        if result.status == TaskStatus::Processing {
-            return Err(PipelineError::Input(format!(
-                "result file {shown}: the task is still processing; import its final result"
-            )));
+        match ready_to_settle(pipeline, host, &ledger, &profile, file, named) {
+            Ok(r) => ready.push(r),
+            Err(PipelineError::Input(m)) => problems.push(m),
+            Err(e) => return Err(e),
         }
-        let sha = sha256_hex(&bytes);
-        if let Some((run_id, seq)) = ledger.settled_by(&sha).map_err(PipelineError::Ledger)? {
-            return Err(PipelineError::Input(format!(
-                "result file {shown}: already imported (it settled batch {run_id}:{seq}); nothing was settled"
-            )));
-        }
-        let batch = find_batch(&ledger, &result, named)
-            .map_err(|m| PipelineError::Input(format!("result file {shown}: {m}")))?;
-        let settled = ledger
-            .settle(
-                &batch.run_id,
-                batch.seq,
-                &settlement(ledger.keys(), &result),
-                &sha,
-            )
-            .map_err(|e| match e {
-                pmhlink_ledger::LedgerError::ResultMismatch { .. } => {
-                    PipelineError::Input(format!("result file {shown}: {e}"))
-                }
-                e => PipelineError::Ledger(e),
-            })?;
-        done.push(Imported {
-            file: shown,
-            run_id: batch.run_id,
-            seq: batch.seq,
-            settled,
-        });
     }
-    Ok(done)
+    if problems.is_empty() {
+        let all: Vec<pmhlink_ledger::ToSettle<'_>> = ready
+            .iter()
+            .map(|r| pmhlink_ledger::ToSettle {
+                run_id: &r.batch.run_id,
+                seq: r.batch.seq,
+                settlement: &r.settlement,
+                result_sha256: &r.sha,
+            })
+            .collect();
+        match ledger.settle_all(&all) {
+            Ok(settled) => {
+                return Ok(ready
+                    .into_iter()
+                    .zip(settled)
+                    .map(|(r, settled)| Imported {
+                        file: r.file,
+                        run_id: r.batch.run_id,
+                        seq: r.batch.seq,
+                        settled,
+                    })
+                    .collect());
+            }
+            Err(refused) => {
+                for (i, e) in refused {
+                    match (i, e) {
+                        (Some(i), e @ pmhlink_ledger::LedgerError::ResultMismatch { .. }) => {
+                            problems.push(format!("result file {}: {e}", ready[i].file));
+                        }
+                        (_, e) => return Err(PipelineError::Ledger(e)),
+                    }
+                }
+            }
+        }
+    }
+    Err(PipelineError::Input(format!(
+        "{} of {} result file(s) cannot be imported, so none was settled: {}",
+        problems.len(),
+        files.len(),
+        problems.join("; ")
+    )))
 }

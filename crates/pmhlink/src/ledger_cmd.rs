@@ -2,8 +2,9 @@
 //! from PMH for results that arrive as files.
 //!
 //! Exit statuses: `status` 0, or 2 (pipeline/key) / 4 (ledger locked, damaged, …);
-//! `results import` 0 every record accepted, 3 some rejected (quarantined), 2 the file is
-//! unreadable or answers no batch awaiting a result (nothing settled), 4 the ledger failed.
+//! `results import` 0 every record accepted, 3 some rejected (quarantined), 2 a file is
+//! unreadable or answers no batch awaiting a result (all or nothing: every file is checked
+//! before any settles, and the error names each bad one; nothing settled), 4 the ledger failed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -356,7 +356,10 @@ fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
     let again = run_api(&town, "2025-06-01", TOKEN, &["--wait-results", "20"]);
     assert_eq!(again.status, 0, "{}{}", again.stdout, again.stderr);
     let status = town.status();
-    assert_eq!(status["pending_rows"], 0, "the finished day's results: {status}");
+    assert_eq!(
+        status["pending_rows"], 0,
+        "the finished day's results: {status}"
+    );
     let reports = std::fs::read_dir(town.path("reports/139998-20250601-api")).unwrap();
     let second: Value = reports
         .flatten()
@@ -364,5 +367,8 @@ fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
         .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
         .expect("the re-run's report");
     assert_eq!(second["outcome"], "already_done");
-    assert!(second["results"]["accepted"].as_u64().unwrap() > 0, "{second:#}");
+    assert!(
+        second["results"]["accepted"].as_u64().unwrap() > 0,
+        "{second:#}"
+    );
 }

@@ -251,3 +251,56 @@ fn a_result_file_for_another_run_settles_nothing() {
     );
     assert_eq!(town.holdings(), holdings);
 }
+
+/// `results import A B …` is all or nothing: every file is checked first, and when any cannot
+/// be used (broken, missing, given twice, not fitting its batch) none settles and every bad
+/// file is named; exit 2 then means exactly what the README says, nothing settled.
+#[test]
+fn results_import_settles_every_file_or_none() {
+    let town = Town::new(40, 4, 10);
+    assert_eq!(town.run(DAY, &[]).status, 0);
+    let mut pmh = Pmh::default();
+    let results = pmh.take(
+        &town.path(&format!("outbox/{RUN}")),
+        &[],
+        &town.path("results"),
+    );
+    assert!(results.len() >= 3, "several batches");
+    let holdings = town.holdings();
+
+    let broken = town.path("broken.json");
+    std::fs::write(&broken, b"{\"taskId\": 1").unwrap();
+    let missing = town.path("missing.json");
+    let mut files = results.clone();
+    files.insert(1, broken);
+    files.push(missing);
+    let out = import(&town, &files);
+    assert_eq!(out.status, 2, "{}{}", out.stdout, out.stderr);
+    for name in ["broken.json", "missing.json"] {
+        assert!(out.stderr.contains(name), "names {name}: {}", out.stderr);
+    }
+    assert!(out.stderr.contains("none was settled"), "{}", out.stderr);
+    assert_eq!(town.holdings(), holdings, "the good files settled nothing");
+
+    // The same result twice in one import: the second would be a re-import.
+    let mut twice = results.clone();
+    twice.push(results[0].clone());
+    let out = import(&town, &twice);
+    assert_eq!(out.status, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains("E06-0000.result.json"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(town.holdings(), holdings);
+
+    let out = import(&town, &results);
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    let status = town.status();
+    assert_eq!(status["pending_rows"], 0, "{status}");
+    assert_eq!(
+        status["accepted_rows"],
+        town.report(RUN, "report.json")["diff"]["sent"],
+        "every file settled"
+    );
+}
