@@ -588,3 +588,70 @@ fn plugins_lists_the_first_party_plugins() {
         );
     }
 }
+
+/// A quoted cell left open would swallow every later line into one cell (and the rows there
+/// would turn into deletions): the run stops, naming the line the open record starts on.
+#[test]
+fn an_unclosed_quote_stops_the_run_naming_its_line() {
+    for line in [2, 5] {
+        let m = Municipality::new(20, 0.0);
+        corrupt(&m.path("data/subsidy.csv"), |b| {
+            let at = line_start(b, line);
+            b.insert(at, b'"');
+        });
+        let out = m.pmhlink("run");
+        assert_eq!(out.status, 4, "{}{}", out.stdout, out.stderr);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            text.contains(&format!("subsidy.csv line {line}:")) && text.contains("not closed"),
+            "line {line}: {text}"
+        );
+        assert_eq!(m.outbox(), Vec::<String>::new());
+    }
+}
+
+/// A FIFO (or a device) where an export should be is refused at once, never read from: a
+/// FIFO nobody writes would block `check` and `run` for ever.
+#[test]
+fn a_fifo_as_a_source_is_refused_without_waiting() {
+    let m = Municipality::new(20, 0.0);
+    let path = m.path("data/shien.csv");
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for command in ["check", "run"] {
+        let mut cmd = pmhlink();
+        cmd.arg(command).arg(m.path("pipeline.toml"));
+        if command == "run" {
+            cmd.args(["--date", DATE, "--quiet"]);
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Generous: the point is that it ends at all.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{command} blocked on a FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            matches!(out.status.code(), Some(2) | Some(4)),
+            "{command}: {stdout}{stderr}"
+        );
+        assert!(
+            format!("{stdout}{stderr}").contains("shien.csv"),
+            "{command} names the file: {stdout}{stderr}"
+        );
+    }
+}
