@@ -78,6 +78,12 @@ impl Pipeline {
             .map(|o| (o.var.clone(), schema_walk::key_path(schema, &o.keys)))
             .collect();
 
+        if format == FileFormat::Yaml
+            && let Some(problem) = yaml_duplicate_key(text, &file)
+        {
+            problems.push(problem);
+            return Err(ConfigError::Invalid(problems));
+        }
         let mut figment = match format {
             FileFormat::Toml => Figment::from(Toml::string(text)),
             FileFormat::Yaml => Figment::from(Yaml::string(text)),
@@ -123,6 +129,18 @@ impl Pipeline {
             Err(ConfigError::Invalid(problems))
         }
     }
+}
+
+/// A key given twice in one YAML mapping. Figment keeps the last silently, where TOML refuses
+/// the file; a pipeline file means one thing in either format, so YAML refuses it too.
+fn yaml_duplicate_key(text: &str, file: &str) -> Option<Problem> {
+    let e = serde_yaml::from_str::<serde_yaml::Value>(text).err()?;
+    let message = e.to_string();
+    message.contains("duplicate entry").then(|| Problem {
+        origin: file.to_owned(),
+        path: KeyPath::root(),
+        message: format!("{message}: each key may be given once"),
+    })
 }
 
 fn base_dir(origin: &Path) -> PathBuf {
