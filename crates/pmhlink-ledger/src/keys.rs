@@ -75,6 +75,11 @@ impl MasterKey {
         };
         let mut file = File::open(path).map_err(io)?;
         // Checked on the open file, not the path, so the file read is the file checked.
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(KeyError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -109,7 +114,10 @@ impl MasterKey {
             })
     }
 
-    /// Creates a new random key file (create_new, mode 0600 on Unix); refuses to overwrite.
+    /// Creates a new random key file (mode 0600 on Unix); refuses to overwrite. The key is
+    /// written and synced under a temporary name first and then linked into place, which fails
+    /// if the file exists: a key file is either absent or whole, so a second process racing
+    /// this one sees `AlreadyExists` and can read the winner's key.
     pub fn generate_file(path: &Path) -> Result<MasterKey, KeyError> {
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         random_bytes(&mut key[..]).map_err(KeyError::Random)?;
@@ -117,7 +125,24 @@ impl MasterKey {
             path: path.to_owned(),
             source,
         };
-
+        if path.exists() {
+            return Err(KeyError::AlreadyExists {
+                path: path.to_owned(),
+            });
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut nonce = [0u8; 8];
+        random_bytes(&mut nonce).map_err(KeyError::Random)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let tmp = dir.join(format!(
+            ".{}.{}.{:016x}.tmp",
+            name.unwrap_or_default(),
+            std::process::id(),
+            u64::from_le_bytes(nonce)
+        ));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -125,34 +150,39 @@ impl MasterKey {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options.open(path).map_err(|e| match e.kind() {
+        let mut file = options.open(&tmp).map_err(io)?;
+        let mut text = Zeroizing::new([0u8; HEX_LEN + 1]);
+        write_hex(&key[..], &mut text[..HEX_LEN]);
+        text[HEX_LEN] = b'\n';
+        // A ledger sealed under a key that did not reach the disk is unreadable, so the key is
+        // durable before it is handed out.
+        let written = file.write_all(&text[..]).and_then(|()| file.sync_all());
+        drop(file);
+        let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        linked.map_err(|e| match e.kind() {
             io::ErrorKind::AlreadyExists => KeyError::AlreadyExists {
                 path: path.to_owned(),
             },
             _ => io(e),
         })?;
-
-        let mut text = Zeroizing::new([0u8; HEX_LEN + 1]);
-        write_hex(&key[..], &mut text[..HEX_LEN]);
-        text[HEX_LEN] = b'\n';
-        // A ledger sealed under a key that did not reach the disk is unreadable, so the key is
-        // durable before it is handed out; a half-written file is removed so a retry can work.
-        if let Err(e) = file.write_all(&text[..]).and_then(|()| file.sync_all()) {
-            drop(file);
-            let _ = std::fs::remove_file(path);
-            return Err(io(e));
-        }
         #[cfg(unix)]
-        if let Some(dir) = path.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
+        {
             // Best effort: some filesystems refuse to sync a directory, and the file is written.
             let _ = File::open(dir).and_then(|d| d.sync_all());
         }
         Ok(MasterKey(key))
+    }
+
+    /// The key in `path`, creating the file when there is none. Two processes doing this at
+    /// once end with the same key: the one that loses the race reads the winner's file. The
+    /// flag says whether this call created it.
+    pub fn load_or_generate(path: &Path) -> Result<(MasterKey, bool), KeyError> {
+        match MasterKey::generate_file(path) {
+            Ok(key) => Ok((key, true)),
+            Err(KeyError::AlreadyExists { .. }) => MasterKey::from_file(path).map(|k| (k, false)),
+            Err(e) => Err(e),
+        }
     }
 
     /// A random key that is never stored (for a dry run with no ledger yet).
@@ -225,6 +255,8 @@ pub enum KeyError {
     TooOpen { path: PathBuf, mode: u32 },
     #[error("key file {}: already exists; refusing to overwrite it", .path.display())]
     AlreadyExists { path: PathBuf },
+    #[error("key file {}: is a folder or another non-regular file, not a key file", .path.display())]
+    NotAFile { path: PathBuf },
     #[error("key file {}: {source}", .path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("environment variable {name} is not set")]
@@ -525,6 +557,36 @@ mod tests {
 
         let other = MasterKey::generate_file(&dir.path().join("other.key")).unwrap();
         assert_ne!(other.0[..], made.0[..]);
+    }
+
+    /// Processes creating the key at the same moment all end with the one key that reached the
+    /// disk, and no temporary file is left.
+    #[test]
+    fn racing_creators_share_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.key");
+        let keys: Vec<(MasterKey, bool)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| MasterKey::load_or_generate(&path).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(keys.iter().filter(|(_, created)| *created).count(), 1);
+        let on_disk = MasterKey::from_file(&path).unwrap();
+        for (k, _) in &keys {
+            assert_eq!(k.0[..], on_disk.0[..]);
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "only the key file is left");
+    }
+
+    #[test]
+    fn a_folder_where_the_key_file_should_be_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = MasterKey::from_file(dir.path()).unwrap_err();
+        assert!(matches!(err, KeyError::NotAFile { .. }), "{err}");
+        assert!(err.to_string().contains("not a key file"), "{err}");
+        assert!(!err.to_string().contains("mode"), "{err}");
     }
 
     #[test]

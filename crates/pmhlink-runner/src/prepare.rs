@@ -164,11 +164,18 @@ pub fn master_key(pipeline: &Pipeline, may_create: bool) -> Result<MasterKey, Pi
             std::fs::create_dir_all(dir)
                 .map_err(|e| PipelineError::Key(format!("{}: {e}", dir.display())))?;
         }
-        let key = MasterKey::generate_file(&file).map_err(|e| PipelineError::Key(e.to_string()))?;
-        eprintln!(
-            "pmhlink: created a new ledger key in {} — back it up, apart from the ledger's backups",
-            file.display()
-        );
+        // A run started at the same moment may create it first: then its key is this one.
+        let (key, created) =
+            MasterKey::load_or_generate(&file).map_err(|e| PipelineError::Key(e.to_string()))?;
+        if created {
+            // Not eprintln!: a closed stderr must not turn a first run into a panic.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "pmhlink: created a new ledger key in {} — back it up, apart from the ledger's backups",
+                file.display()
+            );
+        }
         return Ok(key);
     }
     Err(PipelineError::Key(format!(

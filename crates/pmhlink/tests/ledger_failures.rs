@@ -304,3 +304,50 @@ fn results_import_settles_every_file_or_none() {
         "every file settled"
     );
 }
+
+/// Two first-ever runs started together: one wins and delivers; the other either finds the
+/// day done or is refused with the lock message (exit 4). Never both refused, never a
+/// half-made key or "already exists".
+#[test]
+fn two_runs_started_together_one_wins() {
+    for _ in 0..3 {
+        let town = Town::new(40, 4, 1000);
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                town.command("run", DAY, &[])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let texts: Vec<String> = outs
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&o.stdout),
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            })
+            .collect();
+        let codes: Vec<Option<i32>> = outs.iter().map(|o| o.status.code()).collect();
+        assert!(codes.contains(&Some(0)), "one wins: {codes:?} {texts:?}");
+        for (code, text) in codes.iter().zip(&texts) {
+            assert!(!text.contains("already exists"), "{text}");
+            assert!(
+                *code == Some(0) || (*code == Some(4) && text.contains("in use")),
+                "{code:?}: {text}"
+            );
+        }
+        let mut got = sent_keys(&town);
+        let unique: BTreeSet<&String> = got.iter().collect();
+        assert_eq!(unique.len(), got.len(), "a row sent twice");
+        got.sort();
+        assert!(!got.is_empty());
+    }
+}
