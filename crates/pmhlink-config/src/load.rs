@@ -99,6 +99,10 @@ impl Pipeline {
             }
         };
         pipeline.base_dir = base_dir(origin);
+        pipeline.name = origin
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
 
         let origin_of = |path: &KeyPath| {
             override_paths

@@ -62,6 +62,10 @@ pub struct Pipeline {
     #[serde(skip)]
     #[schemars(skip)]
     pub(crate) base_dir: PathBuf,
+    /// The pipeline file's name without its extension (`pipeline` for `pipeline.toml`).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) name: String,
 }
 
 /// The sending municipality.
@@ -424,6 +428,12 @@ impl Pipeline {
     /// The pipeline file's directory; relative paths in the file are relative to it.
     pub fn base_dir(&self) -> &Path {
         &self.base_dir
+    }
+
+    /// Which pipeline this is, for its ledger: the municipality code and the pipeline file's
+    /// name (`139998/pipeline`). Moving the folder keeps it; another file or town differs.
+    pub fn identity(&self) -> String {
+        format!("{}/{}", self.municipality.code, self.name)
     }
 
     /// `path` as the runner should open it: relative paths are taken from [`Self::base_dir`].

@@ -36,6 +36,15 @@ pub enum LedgerError {
     ResultMismatch { path: PathBuf, message: String },
     #[error("ledger {}: not found", .path.display())]
     Missing { path: PathBuf },
+    #[error(
+        "ledger {}: it belongs to pipeline {bound}, not {identity} (copied from another pipeline or municipality, or `ledger.path` names another pipeline's ledger); nothing was read or changed. Give this pipeline its own ledger",
+        .path.display()
+    )]
+    Foreign {
+        path: PathBuf,
+        bound: String,
+        identity: String,
+    },
     #[error("ledger {}: {message}", .path.display())]
     Other { path: PathBuf, message: String },
 }

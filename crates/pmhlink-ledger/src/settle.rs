@@ -399,7 +399,7 @@ fn settle_in(tx: &Transaction<'_>, path: &std::path::Path, r: &ToSettle<'_>) -> 
         .map_err(sql)?
         > 0;
     if open == 0 && run_done {
-        settle_run(&tx, run_id).map_err(sql)?;
+        settle_run(tx, run_id).map_err(sql)?;
         settled.run_settled = true;
     }
     Ok(settled)

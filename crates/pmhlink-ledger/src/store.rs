@@ -212,6 +212,38 @@ impl Ledger {
         &self.keys
     }
 
+    /// Binds the ledger to the pipeline that uses it (`identity`, e.g. `139998/pipeline`): the
+    /// first use records it; a ledger bound to another pipeline is refused, since its rows
+    /// describe what PMH holds for someone else's uploads.
+    pub fn bind(&mut self, identity: &str) -> Result<()> {
+        let path = self.path.clone();
+        let sql = |e| LedgerError::from_sql(&path, e);
+        let bound: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE name = 'pipeline'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql)?;
+        match bound {
+            Some(b) if b == identity.as_bytes() => Ok(()),
+            Some(b) => Err(LedgerError::Foreign {
+                path: self.path.clone(),
+                bound: String::from_utf8_lossy(&b).into_owned(),
+                identity: identity.to_owned(),
+            }),
+            None => {
+                self.conn
+                    .execute(
+                        "INSERT INTO meta (name, value) VALUES ('pipeline', ?1)",
+                        [identity.as_bytes()],
+                    )
+                    .map_err(sql)?;
+                Ok(())
+            }
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -13,7 +13,7 @@ use sha2::Digest as _;
 
 use crate::report::BatchReport;
 use crate::vocab::RunError;
-pub use crate::vocab::{PayloadMeta, Receipt, SinkHandle};
+use crate::vocab::{PayloadMeta, Receipt, SinkHandle};
 
 fn payload_err(e: impl std::fmt::Display) -> RunError {
     RunError::Payload(e.to_string())

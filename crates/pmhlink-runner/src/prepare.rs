@@ -196,13 +196,26 @@ pub fn open_ledger(pipeline: &Pipeline, mode: Mode) -> Result<Option<Ledger>, Pi
         Mode::Run => Access::CreateOrOpen,
         Mode::Plan => Access::Existing,
     };
-    Ledger::open(&path, &key, access)
-        .map(Some)
-        .map_err(PipelineError::Ledger)
+    bound(pipeline, Ledger::open(&path, &key, access)).map(Some)
 }
 
 /// The ledger of a pipeline that has run before (`status`, `results`).
 pub fn existing_ledger(pipeline: &Pipeline) -> Result<Ledger, PipelineError> {
     let key = master_key(pipeline, false)?;
-    Ledger::open(&pipeline.ledger_path(), &key, Access::Existing).map_err(PipelineError::Ledger)
+    bound(
+        pipeline,
+        Ledger::open(&pipeline.ledger_path(), &key, Access::Existing),
+    )
+}
+
+/// A ledger opened for `pipeline`, refused when it belongs to another pipeline.
+fn bound(
+    pipeline: &Pipeline,
+    opened: pmhlink_ledger::Result<Ledger>,
+) -> Result<Ledger, PipelineError> {
+    let mut ledger = opened.map_err(PipelineError::Ledger)?;
+    ledger
+        .bind(&pipeline.identity())
+        .map_err(PipelineError::Ledger)?;
+    Ok(ledger)
 }

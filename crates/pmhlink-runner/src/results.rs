@@ -6,14 +6,16 @@ use std::path::Path;
 
 use pmhlink_config::Pipeline;
 use pmhlink_ledger::{
-    Access, Keys, Ledger, RecordOutcome, RecordSettlement, Settled, Settlement, Submission,
+    Keys, Ledger, RecordOutcome, RecordSettlement, Settled, Settlement, Submission,
 };
 use pmhlink_plugin_host::Host;
 use pmhlink_profile::result::{Outcome, TaskResult, TaskStatus};
 use pmhlink_profile::spec::ResultSpec;
 
-use crate::deliver::{Receipt, sha256_hex};
-use crate::pipeline::{PipelineError, load_profile, master_key};
+use crate::deliver::sha256_hex;
+use crate::prepare::load_profile;
+use crate::vocab::PipelineError;
+use crate::vocab::Receipt;
 
 /// Which batch a result answers, when the operator names it (`RUN_ID:SEQ`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,7 +202,7 @@ pub struct Polled {
 /// deadline stays pending and is asked for again by the next run or `pmhlink results`.
 pub fn poll(
     ledger: &mut Ledger,
-    sinks: &mut [&mut (dyn crate::deliver::SinkHandle + Send)],
+    sinks: &mut [&mut (dyn crate::vocab::SinkHandle + Send)],
     spec: &ResultSpec,
     wait: std::time::Duration,
 ) -> Result<Polled, PipelineError> {
@@ -269,9 +271,7 @@ pub fn poll_pipeline(
     wait: std::time::Duration,
 ) -> Result<Polled, PipelineError> {
     let profile = load_profile(pipeline)?;
-    let key = master_key(pipeline, false)?;
-    let mut ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
-        .map_err(PipelineError::Ledger)?;
+    let mut ledger = crate::prepare::existing_ledger(pipeline)?;
     let mut opened = Vec::new();
     for spec in &pipeline.sinks {
         let inner = host.open_sink(
@@ -280,9 +280,9 @@ pub fn poll_pipeline(
         )?;
         opened.push(crate::plugins::PluginSink { inner });
     }
-    let mut sinks: Vec<&mut (dyn crate::deliver::SinkHandle + Send)> = opened
+    let mut sinks: Vec<&mut (dyn crate::vocab::SinkHandle + Send)> = opened
         .iter_mut()
-        .map(|s| s as &mut (dyn crate::deliver::SinkHandle + Send))
+        .map(|s| s as &mut (dyn crate::vocab::SinkHandle + Send))
         .collect();
     poll(&mut ledger, &mut sinks, &profile.result, wait)
 }
@@ -344,9 +344,7 @@ pub fn import(
     named: Option<&BatchRef>,
 ) -> Result<Vec<Imported>, PipelineError> {
     let profile = load_profile(pipeline)?;
-    let key = master_key(pipeline, false)?;
-    let mut ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
-        .map_err(PipelineError::Ledger)?;
+    let mut ledger = crate::prepare::existing_ledger(pipeline)?;
     let mut ready = Vec::new();
     let mut problems = Vec::new();
     for file in files {

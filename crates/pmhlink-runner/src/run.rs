@@ -18,7 +18,7 @@ use crate::plan::{JoinPlan, Plan};
 use crate::quarantine::{Quarantined, UnreadableRow, bounded_reason, mask_my_number};
 use crate::report::{RecordCounts, SourceStats};
 use crate::table::Table;
-pub use crate::vocab::{Mode, RunError, SourceHandle};
+use crate::vocab::{RunError, SourceHandle};
 use pmhlink_rules::CivilDate;
 use pmhlink_rules::era::{DateMode, EraTable, parse_date};
 

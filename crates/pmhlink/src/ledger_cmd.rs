@@ -10,8 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use pmhlink_ledger::{Access, Ledger};
-use pmhlink_runner::pipeline::{self, PipelineError, exit};
+use pmhlink_runner::pipeline::{PipelineError, exit};
 use pmhlink_runner::report::rfc3339_utc;
 use pmhlink_runner::results::{self, BatchRef};
 
@@ -76,9 +75,7 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Err(code) => return code,
     };
     let status = (|| -> Result<_, PipelineError> {
-        let key = pipeline::master_key(&pipeline, false)?;
-        let ledger = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing)
-            .map_err(PipelineError::Ledger)?;
+        let ledger = pmhlink_runner::existing_ledger(&pipeline)?;
         ledger.status(args.runs).map_err(PipelineError::Ledger)
     })();
     let status = match status {

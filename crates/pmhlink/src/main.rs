@@ -71,8 +71,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint::main(args),
-        Command::Run(args) => pipeline_cmd::run(args, pmhlink_runner::run::Mode::Run),
-        Command::Plan(args) => pipeline_cmd::run(args, pmhlink_runner::run::Mode::Plan),
+        Command::Run(args) => pipeline_cmd::run(args, pmhlink_runner::Mode::Run),
+        Command::Plan(args) => pipeline_cmd::run(args, pmhlink_runner::Mode::Plan),
         Command::Check(args) => pipeline_cmd::check(args),
         Command::Plugins(args) => pipeline_cmd::plugins(args),
         Command::Init(args) => pipeline_cmd::init(args),

@@ -10,8 +10,8 @@ use clap::Args;
 use pmhlink_config::Pipeline;
 use pmhlink_plugin_host::{Host, PluginDirs};
 use pmhlink_rules::CivilDate;
+use pmhlink_runner::Mode;
 use pmhlink_runner::pipeline::{self, Options, PipelineError, exit};
-use pmhlink_runner::run::Mode;
 
 use crate::out::{errln, out, outln};
 

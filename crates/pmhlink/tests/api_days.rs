@@ -66,7 +66,7 @@ impl Drop for Hub {
     }
 }
 
-/// The town's pipeline with the API sink instead of the drop folder, as `api.toml`.
+/// The town's pipeline with the API sink instead of the drop folder, in place of its `pipeline.toml`.
 fn api_pipeline(town: &Town, hub: &Hub) {
     let text = std::fs::read_to_string(town.path("pipeline.toml")).unwrap();
     let start = text.find("[[sinks]]").unwrap();
@@ -76,14 +76,14 @@ fn api_pipeline(town: &Town, hub: &Hub) {
         hub.addr
     );
     let text = format!("{}{sink}{}", &text[..start], &text[end..]);
-    std::fs::write(town.path("api.toml"), text).unwrap();
+    std::fs::write(town.path("pipeline.toml"), text).unwrap();
 }
 
 fn run_api(town: &Town, date: &str, token: &str, extra: &[&str]) -> common::Run {
     common::run(
         common::pmhlink()
             .arg("run")
-            .arg(town.path("api.toml"))
+            .arg(town.path("pipeline.toml"))
             .args(["--date", date, "--quiet"])
             .args(extra)
             .env("PMH_TOKEN", token),
@@ -305,7 +305,7 @@ fn results_still_processing_stay_pending_and_are_collected_later() {
     let results = common::run(
         common::pmhlink()
             .args(["results", "--wait", "10"])
-            .arg(town.path("api.toml"))
+            .arg(town.path("pipeline.toml"))
             .env("PMH_TOKEN", TOKEN),
     );
     assert_eq!(results.status, 0, "{}{}", results.stdout, results.stderr);
@@ -329,7 +329,7 @@ fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
         api_pipeline(&town, &hub);
         let killed = common::pmhlink()
             .arg("run")
-            .arg(town.path("api.toml"))
+            .arg(town.path("pipeline.toml"))
             .args(["--date", "2025-06-01", "--quiet"])
             .env("PMH_TOKEN", TOKEN)
             .env("PMHLINK_TEST_KILL_AT", point)
@@ -360,7 +360,7 @@ fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
         status["pending_rows"], 0,
         "the finished day's results: {status}"
     );
-    let reports = std::fs::read_dir(town.path("reports/139998-20250601-api")).unwrap();
+    let reports = std::fs::read_dir(town.path("reports/139998-20250601-pipeline")).unwrap();
     let second: Value = reports
         .flatten()
         .find(|e| e.file_name() == "report.2.json")

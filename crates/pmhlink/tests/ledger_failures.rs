@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::town::{Pmh, Town, import, payloads};
+use common::{pmhlink, run};
 use pmhlink_runner::failpoint::POINTS;
 
 const DAY: &str = "2025-06-01";
@@ -350,4 +351,29 @@ fn two_runs_started_together_one_wins() {
         got.sort();
         assert!(!got.is_empty());
     }
+}
+
+/// A ledger knows the pipeline it belongs to: another pipeline file pointed at it (or a copy of
+/// it in another town's folder) is refused before anything is read or sent.
+#[test]
+fn another_pipelines_ledger_is_refused() {
+    let (town, holdings) = settled_town();
+    std::fs::copy(town.path("pipeline.toml"), town.path("other.toml")).unwrap();
+    let other = run(pmhlink().arg("run").arg(town.path("other.toml")).args([
+        "--date",
+        "2025-06-02",
+        "--quiet",
+    ]));
+    assert_eq!(other.status, 4, "{}{}", other.stdout, other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains("belongs to pipeline 139998/pipeline, not 139998/other"),
+        "{}",
+        other.stderr
+    );
+    assert!(!town.path("outbox/139998-20250602-other").exists());
+    let status = run(pmhlink().args(["status"]).arg(town.path("other.toml")));
+    assert_eq!(status.status, 4, "{}", status.stderr);
+    assert_eq!(town.holdings(), holdings, "the ledger is as it was");
 }
