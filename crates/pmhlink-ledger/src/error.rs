@@ -7,7 +7,7 @@ use rusqlite::ErrorCode;
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error(
-        "ledger {}: in use by another pmhlink process (a run in progress?); try again when it has finished",
+        "ledger {}: in use by another pmhlink process (a run in progress?); try again when it has finished, or let the run wait for it with `--wait-lock SECS`",
         .path.display()
     )]
     Locked { path: PathBuf },

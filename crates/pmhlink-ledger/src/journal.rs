@@ -201,15 +201,7 @@ impl Ledger {
 
     /// The last run before `run_id` that read the export, for "quarantined N runs in a row".
     pub(crate) fn previous_reading_run(&self, run_id: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT run_id FROM runs WHERE run_id != ?1 AND state IN ('prepared', 'delivered', 'settled', 'stopped')
-                 ORDER BY started_at DESC, run_id DESC LIMIT 1",
-                [run_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.sql(e))
+        crate::quarantine::previous_reading_run(&self.conn, run_id).map_err(|e| self.sql(e))
     }
 
     fn query_runs(&self, sql: &str, p: impl rusqlite::Params) -> Result<Vec<RunRecord>> {

@@ -147,7 +147,9 @@ impl Ledger {
     /// Starts writing `run_id`'s plan. Nothing is visible to anyone until `commit`; dropping
     /// the writer rolls it back.
     pub fn plan(&mut self, run_id: &str) -> Result<PlanWriter<'_>> {
-        let Ledger { conn, keys, path } = self;
+        let Ledger {
+            conn, keys, path, ..
+        } = self;
         let tx = conn
             .transaction()
             .map_err(|e| LedgerError::from_sql(path, e))?;

@@ -28,6 +28,8 @@ pub struct Ledger {
     pub(crate) conn: Connection,
     pub(crate) keys: Keys,
     pub(crate) path: PathBuf,
+    /// The advisory lock on `<ledger>.lock`, released when the ledger is dropped.
+    pub(crate) _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -43,18 +45,79 @@ pub(crate) fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// The lock file beside a ledger: `state/ledger.sqlite.lock`.
+fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Takes the ledger's lock, waiting up to `wait` for a process that holds it. The lock is an
+/// advisory `flock` on a file of its own, taken before the ledger is looked at: of two runs
+/// started together exactly one gets it (SQLite's own locks, taken while the file is being
+/// created and switched to WAL, could leave both refused). Never on the ledger file itself:
+/// closing any other handle on it would drop SQLite's POSIX locks.
+fn take_lock(path: &Path, wait: Duration) -> Result<std::fs::File> {
+    let lock = lock_path(path);
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .map_err(|e| {
+            LedgerError::other(
+                path,
+                format!("cannot open its lock file {}: {e}", lock.display()),
+            )
+        })?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LedgerError::Locked {
+                    path: path.to_owned(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(LedgerError::other(
+                    path,
+                    format!("cannot lock {}: {e}", lock.display()),
+                ));
+            }
+        }
+    }
+}
+
 impl Ledger {
+    /// Opens the ledger, refusing at once when another process holds it.
     pub fn open(path: &Path, master: &MasterKey, access: Access) -> Result<Ledger> {
-        let exists = path.exists();
-        if !exists && access == Access::Existing {
+        Ledger::open_waiting(path, master, access, Duration::ZERO)
+    }
+
+    /// Opens the ledger, waiting up to `wait` for another process to let it go.
+    pub fn open_waiting(
+        path: &Path,
+        master: &MasterKey,
+        access: Access,
+        wait: Duration,
+    ) -> Result<Ledger> {
+        if access == Access::Existing && !path.exists() {
             return Err(LedgerError::Missing {
                 path: path.to_owned(),
             });
         }
-        if !exists && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| LedgerError::other(path, format!("cannot create its folder: {e}")))?;
         }
+        let lock = take_lock(path, wait)?;
+        // Looked at only under the lock: a run that held it may have created the ledger.
+        let exists = path.exists();
         let sql = |e| LedgerError::from_sql(path, e);
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if !exists {
@@ -93,6 +156,7 @@ impl Ledger {
             conn,
             keys: Keys::new(master),
             path: path.to_owned(),
+            _lock: lock,
         };
         ledger.prepare(fresh)?;
         if !fresh {

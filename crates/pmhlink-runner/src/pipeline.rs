@@ -13,7 +13,7 @@ use pmhlink_ledger::{HeldRow, Keys, Ledger, MasterKey, NewRun, RunRecord, RunSta
 use pmhlink_model::FieldId;
 use pmhlink_plugin_host::Host;
 use pmhlink_profile::Layout;
-use pmhlink_rules::{CivilDate, RuleContext, Severity};
+use pmhlink_rules::{CivilDate, RuleContext};
 
 use crate::clean::CleanContext;
 use crate::conclude::{Ending, RunContext, conclude};
@@ -23,8 +23,9 @@ use crate::join::JoinIndex;
 use crate::plugins::PluginSink;
 use crate::prepare::{Prepared, open_ledger, prepare};
 use crate::progress::{Counting, Progress};
+use crate::quarantine::Held;
 use crate::report::{BatchReport, DiffCounts, Outcome, RunReport};
-use crate::run::{RunOutput, RunSetup, execute, load_join};
+use crate::run::{DayEnd, RunOutput, RunSetup, execute, load_join};
 use crate::sync::{self, Decided, DiffInput, Target, config_digest};
 use crate::vocab::{Mode, SinkHandle};
 
@@ -46,6 +47,8 @@ pub struct Options {
     pub retry_rejected: bool,
     /// How long to wait, after delivering, for PMH's results (sinks that can fetch them).
     pub wait_results: Duration,
+    /// How long to wait for another process to let the ledger go.
+    pub wait_lock: Duration,
 }
 
 /// What `run`/`plan` produced.
@@ -125,7 +128,7 @@ impl<'a> Day<'a> {
     ) -> Result<Day<'a>, PipelineError> {
         let started = crate::report::now_unix();
         let prepared = prepare(pipeline, host, opts.reset, opts.mode == Mode::Run)?;
-        let ledger = open_ledger(pipeline, opts.mode)?;
+        let ledger = open_ledger(pipeline, opts.mode, opts.wait_lock)?;
         let keys = match &ledger {
             Some(l) => l.keys().clone(),
             None => Keys::new(&MasterKey::ephemeral()),
@@ -502,14 +505,21 @@ impl<'a> Day<'a> {
             columns,
             joins,
             out,
-            |out| DayRecord::of(layout, &primary_name, out).to_bytes(),
+            |out| DayEnd {
+                record: DayRecord::of(layout, &primary_name, out).to_bytes(),
+                held: out.quarantined.iter().map(Held::of).collect(),
+            },
             |rx| sync::consume(rx, input, target),
         );
         progress.finish();
         self.take_reading(out);
         let decided = decided.map_err(|e| e.to_string())?;
         self.report.diff = Some(DiffCounts::from(&decided.counts));
-        self.hold_quarantined(out).map_err(|e| e.to_string())?;
+        if decided.stop.is_some() {
+            // A committed plan holds its quarantine; a stopped day commits none, yet it read
+            // the export, so its quarantine replaces the last one all the same.
+            self.hold_quarantined(out).map_err(|e| e.to_string())?;
+        }
         Ok(decided)
     }
 
@@ -520,40 +530,15 @@ impl<'a> Day<'a> {
         self.quarantine_csv = record.quarantine_csv;
     }
 
-    /// The ledger's quarantine of rows that failed a check (since when, how many runs in a
-    /// row); only the errors quarantined a row, one code per kind of error.
+    /// The ledger's quarantine of rows that failed a check, for a day the guard stopped.
     fn hold_quarantined(&mut self, out: &RunOutput) -> Result<(), PipelineError> {
         let (Some(ledger), Some(_)) = (self.ledger.as_mut(), self.report.attempt) else {
             return Ok(());
         };
-        let codes: Vec<String> = out
-            .quarantined
-            .iter()
-            .map(|q| {
-                let mut codes: Vec<&str> = q
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity == Severity::Error)
-                    .map(|f| f.code.as_str())
-                    .collect();
-                codes.dedup();
-                codes.join(",")
-            })
-            .collect();
-        let held: Vec<HeldRow<'_>> = out
-            .quarantined
-            .iter()
-            .zip(&codes)
-            .map(|(q, codes)| HeldRow {
-                qkey: q.qkey,
-                codes,
-                history_key: q.history_key.as_deref(),
-                source: &q.source,
-                line: q.line,
-            })
-            .collect();
+        let held: Vec<Held> = out.quarantined.iter().map(Held::of).collect();
+        let rows: Vec<HeldRow<'_>> = held.iter().map(Held::row).collect();
         ledger
-            .record_check_quarantine(&self.ctx.run_id, &held)
+            .record_check_quarantine(&self.ctx.run_id, &rows)
             .map(drop)
             .map_err(PipelineError::Ledger)
     }

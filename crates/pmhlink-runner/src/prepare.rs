@@ -186,7 +186,11 @@ pub fn master_key(pipeline: &Pipeline, may_create: bool) -> Result<MasterKey, Pi
 
 /// Opens the pipeline's ledger: created by the first run; only read, if it exists, by a dry
 /// run (which has none to read before the first run).
-pub fn open_ledger(pipeline: &Pipeline, mode: Mode) -> Result<Option<Ledger>, PipelineError> {
+pub fn open_ledger(
+    pipeline: &Pipeline,
+    mode: Mode,
+    wait: std::time::Duration,
+) -> Result<Option<Ledger>, PipelineError> {
     let path = pipeline.ledger_path();
     if mode == Mode::Plan && !path.exists() {
         return Ok(None);
@@ -196,7 +200,7 @@ pub fn open_ledger(pipeline: &Pipeline, mode: Mode) -> Result<Option<Ledger>, Pi
         Mode::Run => Access::CreateOrOpen,
         Mode::Plan => Access::Existing,
     };
-    bound(pipeline, Ledger::open(&path, &key, access)).map(Some)
+    bound(pipeline, Ledger::open_waiting(&path, &key, access, wait)).map(Some)
 }
 
 /// The ledger of a pipeline that has run before (`status`, `results`).

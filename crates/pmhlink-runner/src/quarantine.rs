@@ -25,6 +25,46 @@ pub struct Quarantined {
     pub reason: Option<String>,
 }
 
+/// A quarantined record as the ledger's check quarantine keeps it (since when, how many runs
+/// in a row): only the errors quarantined it, one code per kind of error.
+#[derive(Clone, Debug)]
+pub struct Held {
+    pub qkey: [u8; 16],
+    pub codes: String,
+    pub history_key: Option<String>,
+    pub source: String,
+    pub line: Option<u64>,
+}
+
+impl Held {
+    pub fn of(q: &Quarantined) -> Held {
+        let mut codes: Vec<&str> = q
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| f.code.as_str())
+            .collect();
+        codes.dedup();
+        Held {
+            qkey: q.qkey,
+            codes: codes.join(","),
+            history_key: q.history_key.clone(),
+            source: q.source.clone(),
+            line: q.line,
+        }
+    }
+
+    pub fn row(&self) -> pmhlink_ledger::HeldRow<'_> {
+        pmhlink_ledger::HeldRow {
+            qkey: self.qkey,
+            codes: &self.codes,
+            history_key: self.history_key.as_deref(),
+            source: &self.source,
+            line: self.line,
+        }
+    }
+}
+
 /// A row of any source that its plugin could not read.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UnreadableRow {

@@ -346,8 +346,15 @@ impl Passed {
 /// never becomes a plan.
 pub enum Stream {
     Chunk(Passed),
-    /// The whole export was read; carries the day record to keep with the plan.
-    End(Vec<u8>),
+    /// The whole export was read.
+    End(DayEnd),
+}
+
+/// What the end of a whole reading carries to the consumer, to be kept with the plan in its
+/// transaction: the day record, and the rows checks held back (the ledger's quarantine).
+pub struct DayEnd {
+    pub record: Vec<u8>,
+    pub held: Vec<crate::quarantine::Held>,
 }
 
 /// Streams the primary source through mapping and checks: mapping runs on both cores per
@@ -358,7 +365,7 @@ pub fn execute<T: Send>(
     primary_columns: Vec<String>,
     joins: &[JoinIndex],
     out: &mut RunOutput,
-    day_record: impl FnOnce(&RunOutput) -> Vec<u8>,
+    day_end: impl FnOnce(&RunOutput) -> DayEnd,
     consume: impl FnOnce(std::sync::mpsc::Receiver<Stream>) -> Result<T, RunError> + Send,
 ) -> Result<T, RunError> {
     let mut primary_stats = SourceStats {
@@ -415,7 +422,7 @@ pub fn execute<T: Send>(
         });
         if read.is_ok() {
             // A closed channel means the consumer stopped on an error, which it reports.
-            let _ = tx.send(Stream::End(day_record(out)));
+            let _ = tx.send(Stream::End(day_end(out)));
         }
         drop(worker);
         drop(tx);

@@ -178,11 +178,11 @@ pub fn consume(
             Out::Plan(ledger.plan(run_id).map_err(ledger_err)?)
         }
     };
-    let mut day_record = None;
+    let mut day_end = None;
     for message in rx {
         let chunk = match message {
-            Stream::End(record) => {
-                day_record = Some(record);
+            Stream::End(end) => {
+                day_end = Some(end);
                 break;
             }
             Stream::Chunk(chunk) => chunk,
@@ -211,7 +211,7 @@ pub fn consume(
             differ.hold(held);
         }
     }
-    let Some(day_record) = day_record else {
+    let Some(day_end) = day_end else {
         return Err(RunError::Payload(
             "the export was not read to its end; nothing was planned".into(),
         ));
@@ -239,7 +239,11 @@ pub fn consume(
             for key in &moot {
                 writer.clear_rejection(key).map_err(ledger_err)?;
             }
-            writer.keep_day_record(&day_record).map_err(ledger_err)?;
+            writer
+                .keep_day_record(&day_end.record)
+                .map_err(ledger_err)?;
+            let held: Vec<_> = day_end.held.iter().map(|h| h.row()).collect();
+            writer.hold_quarantined(&held).map_err(ledger_err)?;
             crate::failpoint::hit("read");
             let counts = crate::report::DiffCounts::from(&decided.counts);
             let json = serde_json::to_value(&counts).expect("counts serialise");

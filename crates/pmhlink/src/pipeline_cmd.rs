@@ -38,6 +38,10 @@ pub struct RunArgs {
     /// `pmhlink results`.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     wait_results: u64,
+    /// When another pmhlink process holds the ledger, wait up to this many seconds for it
+    /// instead of stopping at once (exit 4); a run that then finds the day done says so.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    wait_lock: u64,
 }
 
 #[derive(Args, Debug)]
@@ -111,6 +115,7 @@ pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
         confirm_deletions: args.confirm_deletions,
         retry_rejected: args.retry_quarantined,
         wait_results: std::time::Duration::from_secs(args.wait_results),
+        wait_lock: std::time::Duration::from_secs(args.wait_lock),
     };
     execute(command, &pipeline, &host, &path, &opts, args.quiet)
 }
@@ -130,6 +135,7 @@ pub fn reset(args: ResetArgs) -> ExitCode {
         confirm_deletions: args.run.confirm_deletions,
         retry_rejected: true,
         wait_results: std::time::Duration::from_secs(args.run.wait_results),
+        wait_lock: std::time::Duration::from_secs(args.run.wait_lock),
     };
     let planned = execute(command, &pipeline, &host, &path, &opts, false);
     if planned != ExitCode::from(exit::OK) && planned != ExitCode::from(exit::QUARANTINED) {

@@ -66,7 +66,8 @@ impl Drop for Hub {
     }
 }
 
-/// The town's pipeline with the API sink instead of the drop folder, in place of its `pipeline.toml`.
+/// The town's pipeline with the API sink instead of the drop folder, as `api.toml`: a pipeline
+/// of its own, whose ledger is bound to it (the drop-folder pipeline never runs here).
 fn api_pipeline(town: &Town, hub: &Hub) {
     let text = std::fs::read_to_string(town.path("pipeline.toml")).unwrap();
     let start = text.find("[[sinks]]").unwrap();
@@ -76,14 +77,25 @@ fn api_pipeline(town: &Town, hub: &Hub) {
         hub.addr
     );
     let text = format!("{}{sink}{}", &text[..start], &text[end..]);
-    std::fs::write(town.path("pipeline.toml"), text).unwrap();
+    std::fs::write(town.path("api.toml"), text).unwrap();
+}
+
+/// `pmhlink status --json` of the API pipeline.
+fn api_status(town: &Town) -> Value {
+    let out = common::run(
+        common::pmhlink()
+            .args(["status", "--json"])
+            .arg(town.path("api.toml")),
+    );
+    assert_eq!(out.status, 0, "status\n{}{}", out.stdout, out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
 }
 
 fn run_api(town: &Town, date: &str, token: &str, extra: &[&str]) -> common::Run {
     common::run(
         common::pmhlink()
             .arg("run")
-            .arg(town.path("pipeline.toml"))
+            .arg(town.path("api.toml"))
             .args(["--date", date, "--quiet"])
             .args(extra)
             .env("PMH_TOKEN", token),
@@ -196,7 +208,7 @@ fn days_of_uploads_through_faults_keep_pmh_equal_to_the_source() {
             out.stderr
         );
         assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
-        let status = town.status();
+        let status = api_status(&town);
         assert_eq!(
             status["pending_rows"], 0,
             "{date}: every result came in: {status}"
@@ -300,16 +312,16 @@ fn results_still_processing_stay_pending_and_are_collected_later() {
         out.stdout,
         out.stderr
     );
-    let status = town.status();
+    let status = api_status(&town);
     assert!(status["pending_rows"].as_u64().unwrap() > 0, "{status}");
     let results = common::run(
         common::pmhlink()
             .args(["results", "--wait", "10"])
-            .arg(town.path("pipeline.toml"))
+            .arg(town.path("api.toml"))
             .env("PMH_TOKEN", TOKEN),
     );
     assert_eq!(results.status, 0, "{}{}", results.stdout, results.stderr);
-    let status = town.status();
+    let status = api_status(&town);
     assert_eq!(status["pending_rows"], 0, "{status}");
     assert_eq!(
         status["accepted_rows"].as_u64().unwrap() as usize,
@@ -329,7 +341,7 @@ fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
         api_pipeline(&town, &hub);
         let killed = common::pmhlink()
             .arg("run")
-            .arg(town.path("pipeline.toml"))
+            .arg(town.path("api.toml"))
             .args(["--date", "2025-06-01", "--quiet"])
             .env("PMH_TOKEN", TOKEN)
             .env("PMHLINK_TEST_KILL_AT", point)
@@ -342,7 +354,7 @@ fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
             "{point}: {}{}",
             resumed.stdout, resumed.stderr
         );
-        let status = town.status();
+        let status = api_status(&town);
         assert_eq!(status["pending_rows"], 0, "{point}: {status}");
         assert!(status["accepted_rows"].as_u64().unwrap() > 0, "{status}");
     }
@@ -352,15 +364,15 @@ fn resumed_and_finished_days_collect_their_results_when_asked_to_wait() {
     api_pipeline(&town, &hub);
     let first = run_api(&town, "2025-06-01", TOKEN, &[]);
     assert_eq!(first.status, 0, "{}{}", first.stdout, first.stderr);
-    assert!(town.status()["pending_rows"].as_u64().unwrap() > 0);
+    assert!(api_status(&town)["pending_rows"].as_u64().unwrap() > 0);
     let again = run_api(&town, "2025-06-01", TOKEN, &["--wait-results", "20"]);
     assert_eq!(again.status, 0, "{}{}", again.stdout, again.stderr);
-    let status = town.status();
+    let status = api_status(&town);
     assert_eq!(
         status["pending_rows"], 0,
         "the finished day's results: {status}"
     );
-    let reports = std::fs::read_dir(town.path("reports/139998-20250601-pipeline")).unwrap();
+    let reports = std::fs::read_dir(town.path("reports/139998-20250601-api")).unwrap();
     let second: Value = reports
         .flatten()
         .find(|e| e.file_name() == "report.2.json")

@@ -56,6 +56,9 @@ fn a_resumed_or_re_run_day_reports_what_the_uninterrupted_day_reports() {
     assert!(want["records"]["quarantined"].as_u64().unwrap() > 0);
     let want_list = quarantine_list(&reference, RUN, "quarantine.csv");
     assert!(want_list.lines().count() > 1, "{want_list}");
+    // The ledger's check quarantine (kept with the plan, in its transaction).
+    let want_held = reference.status()["quarantined_by_checks"].clone();
+    assert!(want_held.as_u64().unwrap() > 0);
 
     for point in POINTS {
         let town = dirty_town();
@@ -85,6 +88,12 @@ fn a_resumed_or_re_run_day_reports_what_the_uninterrupted_day_reports() {
             quarantine_list(&town, RUN, "quarantine.csv"),
             want_list,
             "{point}: the quarantine list"
+        );
+
+        assert_eq!(
+            town.status()["quarantined_by_checks"],
+            want_held,
+            "{point}: the ledger's quarantine"
         );
 
         // A re-run of the finished day says so, and still tells the day as it was.
