@@ -105,10 +105,8 @@ fn spans(map: &str) -> Vec<Span> {
         }
         let inline: Vec<&str> = line.split('`').skip(1).step_by(2).collect();
         if line.starts_with('#') {
+            // Every heading starts a section: a crate's, when it names one.
             section = inline.iter().find_map(|s| crate_folder(s));
-            if line.starts_with("## ") && section.is_none() {
-                section = None;
-            }
         }
         for text in inline {
             out.push(Span {
@@ -164,7 +162,9 @@ fn glob_match(pattern: &str, candidate: &str) -> bool {
 /// Every file and directory of the project (relative, `/`-separated), for globs and suffixes.
 fn all_paths(root: &Path) -> Vec<String> {
     let mut files = Vec::new();
-    for top in ["crates", "plugins", "xtask", "docs", "examples", ".ci", ".cargo"] {
+    for top in [
+        "crates", "plugins", "xtask", "docs", "examples", ".ci", ".cargo",
+    ] {
         walk(&root.join(top), &mut files);
     }
     let mut paths: Vec<String> = Vec::new();
@@ -261,8 +261,7 @@ fn defines(source: &str, item: &str) -> bool {
                 let rest = &line[at + kind.len()..];
                 before_ok
                     && rest.starts_with(name)
-                    && !rest[name.len()..]
-                        .starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                    && !rest[name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
             })
         })
     })
@@ -452,7 +451,10 @@ fn the_architecture_map_names_only_paths_that_exist() {
 fn every_rust_file_starts_with_a_module_header() {
     let root = root();
     let (checked, missing) = header_problems(&root);
-    assert!(checked > 50, "only {checked} .rs files found under {root:?}");
+    assert!(
+        checked > 50,
+        "only {checked} .rs files found under {root:?}"
+    );
     fail(
         "these .rs files do not start with a `//!` module header; add one (its first non-empty line) saying what the module is for and why it is separate",
         &missing,
@@ -467,10 +469,7 @@ fn every_invariant_names_tests_that_exist() {
         count > 0,
         "{MAP}: no numbered items under `## Invariants`; tidy expects `1. **…**` items each with a `Tested by:` line"
     );
-    fail(
-        &format!("{MAP}: invariants without real tests"),
-        &problems,
-    );
+    fail(&format!("{MAP}: invariants without real tests"), &problems);
 }
 
 /// The checks themselves, on a made-up map: each kind of mistake is caught.
@@ -496,13 +495,19 @@ See `crates/pmhlink-runner/src/pipeline.rs` and `crates/no-such-crate/`.
    Tested by: `crates/pmhlink/tests/day_truth.rs::no_such_test`.
 ";
     let (_, paths) = path_problems(&root, map);
-    assert_eq!(paths.len(), 3, "{paths:#?}");
+    // The gone test is a missing item to the path check too.
+    assert_eq!(paths.len(), 4, "{paths:#?}");
     assert!(paths[0].contains("crates/no-such-crate/"), "{}", paths[0]);
     assert!(paths[1].contains("no_such_module.rs"), "{}", paths[1]);
     assert!(paths[2].contains("no_such_fn"), "{}", paths[2]);
+    assert!(paths[3].contains("no_such_test"), "{}", paths[3]);
     let (count, invariants) = invariant_problems(&root, map);
     assert_eq!(count, 3);
     assert_eq!(invariants.len(), 2, "{invariants:#?}");
-    assert!(invariants[0].contains("no `Tested by:`"), "{}", invariants[0]);
+    assert!(
+        invariants[0].contains("no `Tested by:`"),
+        "{}",
+        invariants[0]
+    );
     assert!(invariants[1].contains("no_such_test"), "{}", invariants[1]);
 }

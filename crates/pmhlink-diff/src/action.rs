@@ -1,3 +1,5 @@
+//! What the diff does with one history row: register, update, delete, re-send, keep, omit.
+
 /// What is done with one history row in this run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {

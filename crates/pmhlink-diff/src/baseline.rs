@@ -1,3 +1,5 @@
+//! What PMH is believed to hold, row by row: the accepted version overlaid by any in flight.
+
 use crate::keys::{Digest, Shield};
 
 /// What PMH is believed to hold for one history row: its last accepted version overlaid by any

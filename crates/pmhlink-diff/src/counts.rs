@@ -1,3 +1,5 @@
+//! A run's decisions in numbers, for the report and the mass-change guard.
+
 use crate::action::Action;
 
 /// What a run decided, in numbers: for reports and for the mass-change guard.

@@ -1,3 +1,5 @@
+//! The differ: today's rows against the baseline, one at a time, resolved at the end.
+
 use std::collections::{HashMap, HashSet};
 
 use crate::action::{Action, Decision};

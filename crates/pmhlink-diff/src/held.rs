@@ -1,3 +1,5 @@
+//! Quarantined rows of today's export, and the baseline rows each one protects from deletion.
+
 use crate::keys::{RowKey, Shield};
 
 /// A row of today's export that failed a check (quarantined). A row that could not be sent

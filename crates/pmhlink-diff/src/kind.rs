@@ -1,3 +1,5 @@
+//! Which PMH sync a run feeds: diff-history, full, or a reset.
+
 /// Which PMH sync the run feeds (§4 of the interface notes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SyncKind {

@@ -1,3 +1,5 @@
+//! Why the emulator cannot start or stopped.
+
 use std::io;
 
 /// Why the emulator cannot start or stopped. Messages name files and positions, never the

@@ -276,10 +276,11 @@ impl Ledger {
         &self.keys
     }
 
-    /// Binds the ledger to the pipeline that uses it (`identity`, e.g. `139998/pipeline`): the
-    /// first use records it; a ledger bound to another pipeline is refused, since its rows
-    /// describe what PMH holds for someone else's uploads.
-    pub fn bind(&mut self, identity: &str) -> Result<()> {
+    /// Binds the ledger to the pipeline that uses it (`identity`, e.g. `139998/pipeline`): a
+    /// ledger bound to another pipeline is refused, since its rows describe what PMH holds for
+    /// someone else's uploads. An unbound ledger is bound when `record` (a run; a dry run or
+    /// `status` writes nothing).
+    pub fn bind(&mut self, identity: &str, record: bool) -> Result<()> {
         let path = self.path.clone();
         let sql = |e| LedgerError::from_sql(&path, e);
         let bound: Option<Vec<u8>> = self
@@ -296,6 +297,7 @@ impl Ledger {
                 bound: String::from_utf8_lossy(&b).into_owned(),
                 identity: identity.to_owned(),
             }),
+            None if !record => Ok(()),
             None => {
                 self.conn
                     .execute(

@@ -1,3 +1,5 @@
+//! Every field of a PMH record by its canonical identity, apart from any wire key.
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

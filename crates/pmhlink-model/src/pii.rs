@@ -1,3 +1,5 @@
+//! `Pii<T>`: personal values that print as `<redacted>` and are read only through `expose`.
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

@@ -1,3 +1,5 @@
+//! The canonical PMH record: the person, the certificate, its copayment and its face items.
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

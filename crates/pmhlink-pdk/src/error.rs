@@ -1,3 +1,5 @@
+//! The error a plugin returns, made ABI-stable at the boundary.
+
 use std::fmt;
 
 use pmhlink_plugin_api::{

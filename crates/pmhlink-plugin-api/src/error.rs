@@ -1,3 +1,5 @@
+//! The error type that crosses the plugin boundary (ABI-stable).
+
 use std::fmt;
 
 use abi_stable::{

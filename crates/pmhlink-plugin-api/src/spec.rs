@@ -1,3 +1,5 @@
+//! What a plugin says about itself across the boundary: name, kind, version, settings schema.
+
 use abi_stable::{
     StableAbi,
     std_types::{RString, RVec},

@@ -1,3 +1,5 @@
+//! The PMH APIs by number (SO0G-E01 … E14): their names, which carry history rows, file extensions.
+
 use std::fmt;
 use std::str::FromStr;
 

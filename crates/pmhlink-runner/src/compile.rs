@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 
-use pmhlink_config::{Mapping, Pipeline, ValueSource as ConfigSource};
+use pmhlink_config::{Mapping as ConfigMapping, Pipeline, ValueSource as ConfigSource};
 use pmhlink_model::FieldId;
 
-use crate::plan::{
-    CodeMap, ColumnRef, DetailPlan, FieldPlan, JoinPlan, Plan, Program, TemplatePart, ValuePlan,
-    ValueSource,
+use crate::mapping::{
+    CodeMap, ColumnRef, MappedDetail, MappedField, MappedJoin, MappedValue, Mapping, Program,
+    TemplatePart, ValueSource,
 };
 
 /// Sources in plan order: the primary first, then each join's source.
@@ -116,7 +116,7 @@ impl Resolver<'_> {
         })
     }
 
-    fn value(&self, key: &str, m: &Mapping) -> Result<ValuePlan, CompileError> {
+    fn value(&self, key: &str, m: &ConfigMapping) -> Result<MappedValue, CompileError> {
         let source = match &m.source {
             ConfigSource::Column(c) => {
                 ValueSource::Column(self.column(&format!("{key}.column"), c)?)
@@ -138,7 +138,7 @@ impl Resolver<'_> {
             }
             ConfigSource::Template(t) => ValueSource::Template(t.parts().to_vec()),
         };
-        Ok(ValuePlan {
+        Ok(MappedValue {
             source,
             steps: m.clean.clone(),
             map: m.map.as_ref().map(|cm| CodeMap {
@@ -154,7 +154,7 @@ impl Resolver<'_> {
     }
 }
 
-fn template_inputs(v: &ValuePlan) -> Vec<FieldId> {
+fn template_inputs(v: &MappedValue) -> Vec<FieldId> {
     match &v.source {
         ValueSource::Template(parts) => parts
             .iter()
@@ -169,10 +169,10 @@ fn template_inputs(v: &ValuePlan) -> Vec<FieldId> {
 
 /// Orders fields so that every template comes after the fields it reads (the pipeline file's
 /// validation has already refused cycles).
-fn order_fields(mut pending: Vec<FieldPlan>) -> Vec<FieldPlan> {
-    let mut done: Vec<FieldPlan> = Vec::with_capacity(pending.len());
+fn order_fields(mut pending: Vec<MappedField>) -> Vec<MappedField> {
+    let mut done: Vec<MappedField> = Vec::with_capacity(pending.len());
     while !pending.is_empty() {
-        let ready = |f: &FieldPlan| {
+        let ready = |f: &MappedField| {
             template_inputs(&f.value)
                 .iter()
                 .all(|i| !pending.iter().any(|p| p.field == *i && p.field != f.field))
@@ -192,7 +192,7 @@ fn order_fields(mut pending: Vec<FieldPlan>) -> Vec<FieldPlan> {
 pub fn compile(
     pipeline: &Pipeline,
     columns: &HashMap<String, Vec<String>>,
-) -> Result<Plan, CompileError> {
+) -> Result<Mapping, CompileError> {
     let order = source_order(pipeline);
     let r = Resolver {
         order: &order,
@@ -207,7 +207,7 @@ pub fn compile(
                 .map(|c| r.column_in(&format!("{key}.{what}"), &j.source, c))
                 .transpose()
         };
-        joins.push(JoinPlan {
+        joins.push(MappedJoin {
             name: j.source.clone(),
             left: r.column(&format!("{key}.left"), &j.left)?,
             right_column: r.column_in(&format!("{key}.right"), &j.source, &j.right)?,
@@ -220,7 +220,7 @@ pub fn compile(
     }
     let mut fields = Vec::new();
     for (field, m) in pipeline.mapping.iter() {
-        fields.push(FieldPlan {
+        fields.push(MappedField {
             field,
             value: r.value(&format!("mapping.{}", field.name()), m)?,
         });
@@ -228,7 +228,7 @@ pub fn compile(
     let mut details = Vec::new();
     for (i, d) in pipeline.mapping.detail_items().iter().enumerate() {
         let key = format!("mapping.certification_detail[{i}].value");
-        details.push(DetailPlan {
+        details.push(MappedDetail {
             name: d.name.clone(),
             value: r.value(&key, &d.value)?,
             skip_empty: d.skip_empty,
@@ -268,7 +268,7 @@ pub fn compile(
             message: "must be a column of the primary source".into(),
         });
     }
-    Ok(Plan {
+    Ok(Mapping {
         primary: order[0].clone(),
         joins,
         program_column,

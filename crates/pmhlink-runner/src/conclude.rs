@@ -178,7 +178,7 @@ pub fn conclude(
     let dir = pipeline
         .resolve(Path::new(&pipeline.report.dir))
         .join(&ctx.run_id);
-    let suffix = if ctx.opts.mode == Mode::Plan {
+    let suffix = if ctx.opts.mode == Mode::DryRun {
         "-plan"
     } else {
         ""

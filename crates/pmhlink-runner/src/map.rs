@@ -7,7 +7,9 @@ use pmhlink_rules::{Code, FieldRef, Finding};
 
 use crate::clean::{self, CleanContext, Normalisations};
 use crate::join::{JoinIndex, Lookup};
-use crate::plan::{ColumnRef, Plan, Program, ProgramAttr, TemplatePart, ValuePlan, ValueSource};
+use crate::mapping::{
+    ColumnRef, MappedValue, Mapping, Program, ProgramAttr, TemplatePart, ValueSource,
+};
 use crate::table::Table;
 
 /// The outcome of mapping a row. `record` is `None` when the row could not be turned into a
@@ -77,7 +79,7 @@ fn render(parts: &[TemplatePart], record: &Record) -> String {
 
 /// A value through its source, cleaning steps, code map and default.
 fn value_of(
-    plan: &ValuePlan,
+    plan: &MappedValue,
     row: &Row<'_>,
     program: &Program,
     record: &Record,
@@ -126,7 +128,7 @@ fn parse_flag(value: &str) -> Option<bool> {
 
 /// Finds each join's row, and whether every join succeeded well enough to build the record.
 fn resolve_joins(
-    plan: &Plan,
+    plan: &Mapping,
     primary: &Table,
     row: usize,
     joins: &[JoinIndex],
@@ -173,7 +175,7 @@ fn resolve_joins(
 }
 
 pub fn map_row(
-    plan: &Plan,
+    plan: &Mapping,
     primary: &Table,
     row: usize,
     joins: &[JoinIndex],
@@ -231,7 +233,7 @@ pub fn map_row(
 
 /// Every field and face item of a record from a row and its joined rows.
 fn build(
-    plan: &Plan,
+    plan: &Mapping,
     view: &Row<'_>,
     program: &Program,
     ctx: &CleanContext<'_>,

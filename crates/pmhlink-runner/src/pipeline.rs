@@ -184,7 +184,7 @@ impl<'a> Day<'a> {
         if let Some(stop) = &decided.stop {
             return Ok(self.abandon(&out, RunState::Stopped, stop.to_string()));
         }
-        if self.ctx.opts.mode == Mode::Plan {
+        if self.ctx.opts.mode == Mode::DryRun {
             self.report.batches = decided.batches;
             return Ok(Ending::new(Outcome::Planned));
         }
@@ -444,7 +444,7 @@ impl<'a> Day<'a> {
             gaiji: &prepared.site.gaiji,
         };
         let setup = RunSetup {
-            plan: &prepared.mapping,
+            mapping: &prepared.mapping,
             layout: &ctx.layout,
             rules: &rules,
             clean: &clean,
@@ -495,7 +495,7 @@ impl<'a> Day<'a> {
                 run_id: &ctx.run_id,
                 attempt,
             },
-            (ledger, _) => Target::Plan(ledger),
+            (ledger, _) => Target::DryRun(ledger),
         };
         let primary_name = prepared.mapping.primary.clone();
         let layout = &ctx.layout;

@@ -14,7 +14,7 @@ use pmhlink_rules::SiteTables;
 use pmhlink_rules::era::EraTable;
 
 use crate::compile::{compile, source_order};
-use crate::plan::Plan;
+use crate::mapping::Mapping;
 use crate::plugins::{PluginSink, PluginSource};
 use crate::vocab::{Mode, PipelineError};
 
@@ -106,7 +106,7 @@ pub struct Prepared {
     pub era: EraTable,
     pub opened: Opened,
     /// The pipeline's mapping compiled against the sources' columns.
-    pub mapping: Plan,
+    pub mapping: Mapping,
 }
 
 /// Opens and checks the pipeline for a run (`reset`: through the reset API), or for `check`.
@@ -192,34 +192,35 @@ pub fn open_ledger(
     wait: std::time::Duration,
 ) -> Result<Option<Ledger>, PipelineError> {
     let path = pipeline.ledger_path();
-    if mode == Mode::Plan && !path.exists() {
+    if mode == Mode::DryRun && !path.exists() {
         return Ok(None);
     }
     let key = master_key(pipeline, mode == Mode::Run)?;
     let access = match mode {
         Mode::Run => Access::CreateOrOpen,
-        Mode::Plan => Access::Existing,
+        Mode::DryRun => Access::Existing,
     };
-    bound(pipeline, Ledger::open_waiting(&path, &key, access, wait)).map(Some)
+    let opened = Ledger::open_waiting(&path, &key, access, wait);
+    bound(pipeline, opened, mode == Mode::Run).map(Some)
 }
 
 /// The ledger of a pipeline that has run before (`status`, `results`).
 pub fn existing_ledger(pipeline: &Pipeline) -> Result<Ledger, PipelineError> {
     let key = master_key(pipeline, false)?;
-    bound(
-        pipeline,
-        Ledger::open(&pipeline.ledger_path(), &key, Access::Existing),
-    )
+    let opened = Ledger::open(&pipeline.ledger_path(), &key, Access::Existing);
+    bound(pipeline, opened, false)
 }
 
-/// A ledger opened for `pipeline`, refused when it belongs to another pipeline.
+/// A ledger opened for `pipeline`, refused when it belongs to another pipeline (and bound to
+/// this one by a run, when it is not bound yet).
 fn bound(
     pipeline: &Pipeline,
     opened: pmhlink_ledger::Result<Ledger>,
+    record: bool,
 ) -> Result<Ledger, PipelineError> {
     let mut ledger = opened.map_err(PipelineError::Ledger)?;
     ledger
-        .bind(&pipeline.identity())
+        .bind(&pipeline.identity(), record)
         .map_err(PipelineError::Ledger)?;
     Ok(ledger)
 }

@@ -14,7 +14,7 @@ use pmhlink_rules::{Code, FieldRef, Finding, RuleContext, Severity};
 use crate::clean::{CleanContext, Normalisations};
 use crate::join::JoinIndex;
 use crate::map::map_row;
-use crate::plan::{JoinPlan, Plan};
+use crate::mapping::{MappedJoin, Mapping};
 use crate::quarantine::{Quarantined, UnreadableRow, bounded_reason, mask_my_number};
 use crate::report::{RecordCounts, SourceStats};
 use crate::table::Table;
@@ -23,7 +23,7 @@ use pmhlink_rules::CivilDate;
 use pmhlink_rules::era::{DateMode, EraTable, parse_date};
 
 pub struct RunSetup<'a> {
-    pub plan: &'a Plan,
+    pub mapping: &'a Mapping,
     pub layout: &'a Layout,
     pub rules: &'a RuleContext<'a>,
     pub clean: &'a CleanContext<'a>,
@@ -60,7 +60,7 @@ fn stats_of(source: &dyn SourceHandle, table: &Table) -> SourceStats {
 
 /// Whether a joined row holds on `day`, by its validity columns. A date that cannot be read
 /// keeps the row: for the 支援措置 list, withholding too much is the safe mistake.
-fn in_force(table: &Table, row: usize, join: &JoinPlan, day: CivilDate, era: &EraTable) -> bool {
+fn in_force(table: &Table, row: usize, join: &MappedJoin, day: CivilDate, era: &EraTable) -> bool {
     let date = |column: Option<usize>| {
         let text = crate::clean::trim(table.cell(row, column?));
         if text.is_empty() {
@@ -85,7 +85,7 @@ pub struct LoadedJoin {
 pub fn load_join(
     source: &mut dyn SourceHandle,
     columns: Vec<String>,
-    join: &JoinPlan,
+    join: &MappedJoin,
     business_date: CivilDate,
     era: &EraTable,
     batch_rows: usize,
@@ -157,10 +157,10 @@ struct Checked {
 
 /// A field's text straight from the primary row, for a row that never became a record (a join
 /// miss, an unknown programme), so that the quarantine list still names it.
-fn source_text(plan: &Plan, chunk: &Table, row: usize, field: FieldId) -> Option<String> {
+fn source_text(plan: &Mapping, chunk: &Table, row: usize, field: FieldId) -> Option<String> {
     let field = plan.fields.iter().find(|f| f.field == field)?;
     match field.value.source {
-        crate::plan::ValueSource::Column(c) if c.source == 0 => {
+        crate::mapping::ValueSource::Column(c) if c.source == 0 => {
             Some(crate::clean::trim(chunk.cell(row, c.column)).to_owned())
         }
         _ => None,
@@ -228,7 +228,7 @@ fn check_rows(
         content: Vec::new(),
     };
     for row in rows {
-        let mut mapped = map_row(setup.plan, chunk, row, joins, setup.clean, counts);
+        let mut mapped = map_row(setup.mapping, chunk, row, joins, setup.clean, counts);
         let mut passed = None;
         let mut key = None;
         let mut history = None;
@@ -278,7 +278,7 @@ fn check_rows(
         half.rows.push(Checked {
             key,
             history_key: history
-                .or_else(|| source_text(setup.plan, chunk, row, FieldId::HistoryKey))
+                .or_else(|| source_text(setup.mapping, chunk, row, FieldId::HistoryKey))
                 .filter(|k| !k.is_empty()),
             // Only a quarantined row shows it; most rows pass.
             my_number_masked: record

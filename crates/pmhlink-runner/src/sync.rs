@@ -20,7 +20,7 @@ use crate::vocab::RunError;
 /// Where decisions go.
 pub enum Target<'l> {
     /// A dry run: the ledger (if there is one yet) is only read.
-    Plan(Option<&'l mut Ledger>),
+    DryRun(Option<&'l mut Ledger>),
     /// The plan of attempt `attempt` of `run_id`, committed if the guard lets it.
     Run {
         ledger: &'l mut Ledger,
@@ -164,7 +164,7 @@ pub fn consume(
     let mut moot = Vec::new();
     let mut commit_to = None;
     let mut out = match target {
-        Target::Plan(ledger) => Out::Dry {
+        Target::DryRun(ledger) => Out::Dry {
             ledger,
             batcher: Box::new(Batcher::new(layout)),
             batches: Vec::new(),

@@ -36,8 +36,8 @@ pub trait SourceHandle {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Everything but delivery.
-    Plan,
+    /// Everything but delivery (`pmhlink plan`).
+    DryRun,
     Run,
 }
 

@@ -9,13 +9,13 @@ use pmhlink_rules::{Code, FieldRef};
 use pmhlink_runner::clean::{CleanContext, Normalisations, Step};
 use pmhlink_runner::join::JoinIndex;
 use pmhlink_runner::map::map_row;
-use pmhlink_runner::plan::*;
+use pmhlink_runner::mapping::*;
 use pmhlink_runner::table::Table;
 
 const PRIMARY: [&str; 6] = ["宛名番号", "制度", "受給者番号", "開始", "終了", "区分"];
 
-fn col(source: usize, column: usize) -> ValuePlan {
-    ValuePlan {
+fn col(source: usize, column: usize) -> MappedValue {
+    MappedValue {
         source: ValueSource::Column(ColumnRef { source, column }),
         steps: vec![],
         map: None,
@@ -23,12 +23,12 @@ fn col(source: usize, column: usize) -> ValuePlan {
     }
 }
 
-fn with_steps(mut v: ValuePlan, steps: &[Step]) -> ValuePlan {
+fn with_steps(mut v: MappedValue, steps: &[Step]) -> MappedValue {
     v.steps = steps.to_vec();
     v
 }
 
-fn plan() -> Plan {
+fn plan() -> Mapping {
     let program = |code: &str, manages_sex| Program {
         code: code.into(),
         type_id: format!("T{code}"),
@@ -36,7 +36,7 @@ fn plan() -> Plan {
         insurer_number: Some("54016027".into()),
         manages_sex,
     };
-    let constant = |s: &str| ValuePlan {
+    let constant = |s: &str| MappedValue {
         source: ValueSource::Constant(s.into()),
         steps: vec![],
         map: None,
@@ -47,10 +47,10 @@ fn plan() -> Plan {
         map: HashMap::from([("A".into(), "01".into())]),
         fallback: None,
     });
-    Plan {
+    Mapping {
         primary: "subsidy".into(),
         joins: vec![
-            JoinPlan {
+            MappedJoin {
                 name: "residents".into(),
                 left: ColumnRef {
                     source: 0,
@@ -63,7 +63,7 @@ fn plan() -> Plan {
                 columns_read: true,
                 on_unreadable_key: Default::default(),
             },
-            JoinPlan {
+            MappedJoin {
                 name: "shien".into(),
                 left: ColumnRef {
                     source: 0,
@@ -86,64 +86,64 @@ fn plan() -> Plan {
             ("16".into(), program("16", false)),
         ]),
         fields: vec![
-            FieldPlan {
+            MappedField {
                 field: FieldId::TypeId,
-                value: ValuePlan {
+                value: MappedValue {
                     source: ValueSource::Program(ProgramAttr::TypeId),
                     steps: vec![],
                     map: None,
                     default: None,
                 },
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::MyNumber,
                 value: with_steps(col(1, 1), &[Step::Trim, Step::Identifier]),
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::NameKana,
                 value: with_steps(
                     col(1, 2),
                     &[Step::Trim, Step::WidenKana, Step::KanaSeparator],
                 ),
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::Sex,
                 value: col(1, 3),
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::IsNotDisclosed,
-                value: ValuePlan {
+                value: MappedValue {
                     source: ValueSource::Exists(1),
                     steps: vec![],
                     map: None,
                     default: None,
                 },
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::RecipientNumber,
                 value: with_steps(col(0, 2), &[Step::Identifier]),
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::ValidFrom,
                 value: with_steps(col(0, 3), &[Step::EraDate]),
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::ValidTo,
                 value: with_steps(col(0, 4), &[Step::EraDate]),
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::IncomeSegment,
                 value: segment,
             },
-            FieldPlan {
+            MappedField {
                 field: FieldId::HistoryKey,
                 value: constant("H1"),
             },
         ],
         details: vec![
-            DetailPlan {
+            MappedDetail {
                 name: "受給者証名".into(),
-                value: ValuePlan {
+                value: MappedValue {
                     source: ValueSource::Program(ProgramAttr::CertificationName),
                     steps: vec![],
                     map: None,
@@ -151,9 +151,9 @@ fn plan() -> Plan {
                 },
                 skip_empty: false,
             },
-            DetailPlan {
+            MappedDetail {
                 name: "有効期間".into(),
-                value: ValuePlan {
+                value: MappedValue {
                     source: ValueSource::Template(vec![
                         TemplatePart::Field(FieldId::ValidFrom),
                         TemplatePart::Text("から".into()),
@@ -166,7 +166,7 @@ fn plan() -> Plan {
                 },
                 skip_empty: false,
             },
-            DetailPlan {
+            MappedDetail {
                 name: "区分".into(),
                 value: col(0, 5),
                 skip_empty: true,

@@ -72,7 +72,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Lint(args) => lint::main(args),
         Command::Run(args) => pipeline_cmd::run(args, pmhlink_runner::Mode::Run),
-        Command::Plan(args) => pipeline_cmd::run(args, pmhlink_runner::Mode::Plan),
+        Command::Plan(args) => pipeline_cmd::run(args, pmhlink_runner::Mode::DryRun),
         Command::Check(args) => pipeline_cmd::check(args),
         Command::Plugins(args) => pipeline_cmd::plugins(args),
         Command::Init(args) => pipeline_cmd::init(args),

@@ -128,7 +128,7 @@ pub fn reset(args: ResetArgs) -> ExitCode {
         Err(code) => return code,
     };
     let mut opts = Options {
-        mode: Mode::Plan,
+        mode: Mode::DryRun,
         business_date: args.run.date.unwrap_or_else(crate::clock::today_in_japan),
         progress: !args.run.quiet,
         reset: true,

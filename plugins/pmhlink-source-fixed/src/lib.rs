@@ -67,19 +67,9 @@ pub struct FixedSource {
 }
 
 impl FixedSource {
+    /// Only a regular file: a FIFO would block the run, a folder or a device is no export.
     fn open_file(&self) -> Result<File, PluginError> {
-        let path = &self.settings.path;
-        let at = || path.display().to_string();
-        let file = File::open(path).map_err(|e| {
-            PluginError::io(format!("cannot open {}: {e}", path.display())).at(at())
-        })?;
-        match file.metadata() {
-            Ok(m) if m.is_dir() => {
-                Err(PluginError::io(format!("{} is a folder, not a file", path.display())).at(at()))
-            }
-            Ok(_) => Ok(file),
-            Err(e) => Err(PluginError::io(format!("cannot read {}: {e}", path.display())).at(at())),
-        }
+        pmhlink_pdk::fs::open_regular_file(&self.settings.path)
     }
 }
 

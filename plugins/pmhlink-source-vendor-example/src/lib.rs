@@ -87,7 +87,8 @@ impl AcmeTsv {
     /// Opens the file and reads the header: the reader positioned on line 2, and the columns.
     fn start(&self) -> Result<(Lines, Vec<String>), PluginError> {
         let path = Path::new(&self.config.path);
-        let file = File::open(path).map_err(|err| PluginError::from(err).at(&self.config.path))?;
+        // Only a regular file: a FIFO would block the run (the pdk checks without blocking).
+        let file = pmhlink_pdk::fs::open_regular_file(path)?;
         let mut lines = Lines::new(path, file);
         let at_header = format!("{}:1", file_name(path));
         let missing =

@@ -1,3 +1,5 @@
+//! Finding plugins in folders: what is loaded, what is refused and why.
+
 use std::{ffi::OsStr, path::PathBuf, process::Command};
 
 use pmhlink_plugin_host::{

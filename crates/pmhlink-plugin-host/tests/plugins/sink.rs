@@ -1,3 +1,5 @@
+//! A real sink library through the host: payloads out, outcomes and failures back.
+
 use std::fs;
 
 use pmhlink_plugin_host::{

@@ -1,3 +1,5 @@
+//! Real source libraries through the host: batches, row errors, a panicking plugin.
+
 use std::sync::OnceLock;
 
 use pmhlink_plugin_host::{FailureKind, Host, HostError, PluginFailure, PluginKind, Verb};

@@ -35,7 +35,7 @@ pub struct CodeMap {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValuePlan {
+pub struct MappedValue {
     pub source: ValueSource,
     pub steps: Vec<Step>,
     pub map: Option<CodeMap>,
@@ -44,15 +44,15 @@ pub struct ValuePlan {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldPlan {
+pub struct MappedField {
     pub field: FieldId,
-    pub value: ValuePlan,
+    pub value: MappedValue,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DetailPlan {
+pub struct MappedDetail {
     pub name: String,
-    pub value: ValuePlan,
+    pub value: MappedValue,
     pub skip_empty: bool,
 }
 
@@ -67,7 +67,7 @@ pub struct Program {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct JoinPlan {
+pub struct MappedJoin {
     pub name: String,
     pub left: ColumnRef,
     pub right_column: usize,
@@ -84,14 +84,14 @@ pub struct JoinPlan {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct Mapping {
     pub primary: String,
-    pub joins: Vec<JoinPlan>,
+    pub joins: Vec<MappedJoin>,
     pub program_column: ColumnRef,
     pub programs: HashMap<String, Program>,
     /// Non-template fields first, so templates see their inputs.
-    pub fields: Vec<FieldPlan>,
-    pub details: Vec<DetailPlan>,
+    pub fields: Vec<MappedField>,
+    pub details: Vec<MappedDetail>,
     /// Diff-history and reset records carry a history row.
     pub history: bool,
 }
