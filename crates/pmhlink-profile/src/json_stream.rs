@@ -110,10 +110,20 @@ impl From<std::io::Error> for Error {
     }
 }
 
+/// One element of the array, and the keys its objects give more than once.
+#[derive(Debug, PartialEq)]
+pub struct Element {
+    pub value: serde_json::Value,
+    /// Paths (`basicFiveInfo.name`, `certificationDetail[0].itemName`) of keys an object gives
+    /// twice: serde_json keeps the last silently, so a check would judge only that one, while
+    /// PMH might read either. Each repeat is listed once per repetition.
+    pub duplicate_keys: Vec<String>,
+}
+
 /// Calls `on_element` with each element of the top-level array; returns the element count.
 pub fn for_each_element(
     reader: impl Read,
-    mut on_element: impl FnMut(serde_json::Value),
+    mut on_element: impl FnMut(Element),
 ) -> Result<u64, Error> {
     let mut c = Cursor {
         reader,
@@ -156,7 +166,7 @@ pub fn for_each_element(
         }
         let (start, line, column) = (c.pos, c.line, c.column(c.pos));
         let end = scan_element(&mut c)?;
-        let value = serde_json::from_slice(&c.buf[start..end]).map_err(|e| {
+        let element = parse_element(&c.buf[start..end]).map_err(|e| {
             let (l, col) = (e.line() as u64, e.column() as u64);
             let message = e.to_string();
             let message = message
@@ -173,7 +183,7 @@ pub fn for_each_element(
                 },
             })
         })?;
-        on_element(value);
+        on_element(element);
         count += 1;
         c.drain();
     }
@@ -253,13 +263,124 @@ fn scan_element<R: Read>(c: &mut Cursor<R>) -> Result<usize, Error> {
     }
 }
 
+/// Parses one element as serde_json would, noting every repeated key on the way.
+fn parse_element(bytes: &[u8]) -> Result<Element, serde_json::Error> {
+    use serde::de::DeserializeSeed as _;
+    let repeated = std::cell::RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = Noting {
+        repeated: &repeated,
+        path: String::new(),
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(Element {
+        value,
+        duplicate_keys: repeated.into_inner(),
+    })
+}
+
+/// Builds a `serde_json::Value` like its own `Deserialize`, recording repeated keys by path.
+struct Noting<'a> {
+    repeated: &'a std::cell::RefCell<Vec<String>>,
+    path: String,
+}
+
+impl Noting<'_> {
+    fn at(&self, path: String) -> Self {
+        Noting {
+            repeated: self.repeated,
+            path,
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Noting<'_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Noting<'_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        // JSON has no NaN or infinity, so every parsed float is a number.
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) =
+            seq.next_element_seed(self.at(format!("{}[{}]", self.path, items.len())))?
+        {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            let value = map.next_value_seed(self.at(path.clone()))?;
+            if object.insert(key, value).is_some() {
+                self.repeated.borrow_mut().push(path);
+            }
+        }
+        Ok(serde_json::Value::Object(object))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn elements(text: &str) -> Result<Vec<serde_json::Value>, String> {
         let mut out = Vec::new();
-        for_each_element(text.as_bytes(), |v| out.push(v)).map_err(|e| match e {
+        for_each_element(text.as_bytes(), |e| out.push(e.value)).map_err(|e| match e {
             Error::Json(p) => format!("{} at {}:{}", p.message, p.line, p.column),
             Error::Empty => "empty".into(),
             Error::Io(e) => e.to_string(),
@@ -309,5 +430,20 @@ mod tests {
         let got = elements(&text).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].as_str().map(str::len), Some(3 * CHUNK));
+    }
+
+    #[test]
+    fn repeated_keys_are_noted_by_path() {
+        let mut seen = Vec::new();
+        let text =
+            r#"[{"a": 1, "b": {"c": 1, "c": 2}, "a": 3, "d": [{"e": 1, "e": 1}]}, {"a": 1}]"#;
+        for_each_element(text.as_bytes(), |e| seen.push(e)).unwrap();
+        assert_eq!(seen[0].duplicate_keys, ["b.c", "a", "d[0].e"]);
+        // The value is what serde_json makes of it: the last one wins.
+        assert_eq!(seen[0].value["a"], 3);
+        assert_eq!(seen[0].value["b"]["c"], 2);
+        assert!(seen[1].duplicate_keys.is_empty());
+        let plain: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(seen[0].value, plain[0]);
     }
 }

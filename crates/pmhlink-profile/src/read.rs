@@ -8,6 +8,9 @@ use pmhlink_model::{DetailItem, FieldKind, Pii, Record};
 use pmhlink_rules::{Code, FieldRef, Finding};
 use serde_json::{Map, Value};
 
+/// One element of a JSON payload as read, with the keys its objects repeat.
+pub use crate::json_stream::Element as JsonElement;
+
 use crate::layout::{Layout, Node, Part};
 
 /// One record as read: `record` is `None` when its shape is too broken to check further.
@@ -140,6 +143,19 @@ fn decode_object(
     }
 }
 
+/// One JSON array element against the layout, with a `duplicate-key` finding for every key an
+/// object gave twice (the value judged is the last, as serde_json keeps it).
+pub fn decode_json_element(layout: &Layout, element: JsonElement) -> Decoded {
+    let mut decoded = decode_json_record(layout, element.value);
+    decoded.findings.extend(
+        element
+            .duplicate_keys
+            .into_iter()
+            .map(|path| Finding::on(Code::DuplicateKey, FieldRef::Key(path))),
+    );
+    decoded
+}
+
 /// One JSON array element against the layout.
 pub fn decode_json_record(layout: &Layout, value: Value) -> Decoded {
     let mut findings = Vec::new();
@@ -165,7 +181,7 @@ pub fn decode_json_record(layout: &Layout, value: Value) -> Decoded {
 /// is read in constant memory. Returns the element count.
 pub fn for_each_json_element(
     reader: impl Read,
-    on_element: impl FnMut(Value),
+    on_element: impl FnMut(JsonElement),
 ) -> Result<u64, PayloadError> {
     crate::json_stream::for_each_element(reader, on_element).map_err(|e| match e {
         crate::json_stream::Error::Io(e) => PayloadError::Io(e),
@@ -184,8 +200,8 @@ pub fn read_json_payload(
     mut on_record: impl FnMut(u64, Decoded),
 ) -> Result<u64, PayloadError> {
     let mut index = 0;
-    for_each_json_element(reader, |value| {
-        on_record(index, decode_json_record(layout, value));
+    for_each_json_element(reader, |element| {
+        on_record(index, decode_json_element(layout, element));
         index += 1;
     })
 }

@@ -72,6 +72,8 @@ codes! {
         "レコードがオブジェクトではありません", "the record is not an object";
     UnknownKey = "unknown-key", Error,
         "インタフェースプロファイルにない項目です", "a key the interface profile does not define";
+    DuplicateKey = "duplicate-key", Error,
+        "同じ項目が2回以上あります", "the object gives this key more than once";
     WrongType = "wrong-type", Error,
         "項目の型が違います", "the value has the wrong type";
     RequiredMissing = "required-missing", Error,

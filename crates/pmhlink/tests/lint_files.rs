@@ -117,6 +117,35 @@ fn json_wire_shapes() {
     );
 }
 
+/// A key an object gives twice: serde_json would keep the last silently, so only that value
+/// would be judged while PMH might read the other. Each repeat is a finding on its path.
+#[test]
+fn a_key_given_twice_is_a_finding() {
+    let clean = serde_json::to_string(&with(0, |_| {})).unwrap();
+    let top = clean.replacen('{', "{\"myNumber\":\"12345678901X\",", 1);
+    let nested = serde_json::to_string(&with(1, |_| {})).unwrap().replacen(
+        "\"basicFiveInfo\":{",
+        "\"basicFiveInfo\":{\"sex\":\"9\",",
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("records.json");
+    let other = serde_json::to_string(&with(2, |_| {})).unwrap();
+    std::fs::write(&file, format!("[{top},\n{nested},\n{other}]")).unwrap();
+    let run = lint("E06", &file, &["--json"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let mut got = findings(&run);
+    got.sort();
+    assert_eq!(
+        got,
+        expect(&[
+            (0, "myNumber", "duplicate-key"),
+            (1, "basicFiveInfo.sex", "duplicate-key"),
+        ])
+    );
+    assert!(!run.stdout.contains("12345678901X"), "never a value");
+}
+
 fn csv_file(dir: &Path, rows: &[Vec<u8>]) -> std::path::PathBuf {
     let layout = pmhlink_profile::Layout::new(
         &pmhlink_profile::Profile::builtin(),
