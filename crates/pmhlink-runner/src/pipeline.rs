@@ -20,14 +20,14 @@ use crate::conclude::{Ending, RunContext, conclude};
 use crate::day::{DayRecord, Reading};
 use crate::deliver::{Delivery, deliver};
 use crate::join::JoinIndex;
-use crate::plugins::PluginSink;
+use crate::plugins::sink_handles;
 use crate::prepare::{Prepared, open_ledger, prepare};
 use crate::progress::{Counting, Progress};
 use crate::quarantine::Held;
 use crate::report::{BatchReport, DiffCounts, Outcome, RunReport};
 use crate::run::{DayEnd, RunOutput, RunSetup, execute, load_join};
 use crate::sync::{self, Decided, DiffInput, Target, config_digest};
-use crate::vocab::{Mode, SinkHandle};
+use crate::vocab::Mode;
 
 pub use crate::conclude::summary_line;
 pub use crate::prepare::{Opened, load_profile, master_key, open};
@@ -222,39 +222,27 @@ impl<'a> Day<'a> {
                     ))
                 })?,
             )?;
-            let counts = DiffCounts::from_journal(&earlier.counts);
             let record = self.day_record(&earlier.run_id)?;
-            let quarantined = record.as_ref().map_or(0, |r| r.reading.records.quarantined);
-            let manifest = self.ctx.manifest(
-                &layout,
-                &earlier.run_id,
-                &earlier.business_date,
-                &counts,
-                quarantined,
-            );
-            let delivery = Delivery {
+            let plan = Committed {
+                layout: &layout,
                 run_id: &earlier.run_id,
                 attempt: earlier.attempt,
-                municipality: &self.ctx.pipeline.municipality.code,
-                layout: &layout,
-                manifest_json: manifest,
+                business_date: &earlier.business_date,
+                counts: &DiffCounts::from_journal(&earlier.counts),
+                quarantined: record.as_ref().map_or(0, |r| r.reading.records.quarantined),
             };
-            let ledger = self.ledger.as_mut().expect("a run opens its ledger");
-            let mut sinks = sink_handles(&mut self.prepared.opened.sinks);
-            match deliver(ledger, &delivery, &mut sinks) {
-                Ok(done) => {
-                    self.report.sinks.extend(done.sink_summaries);
+            match self.deliver_committed(&plan) {
+                Ok(()) => {
                     self.report.resumed.push(earlier.run_id.clone());
                     self.resumed_today |= earlier.run_id == self.ctx.run_id;
                 }
                 Err(e) => {
                     let message = format!("resuming run {}: {e}", earlier.run_id);
-                    let _ = ledger.end_run(
+                    self.keep_for_resume(
                         &earlier.run_id,
                         earlier.attempt,
-                        RunState::Prepared,
                         &earlier.counts,
-                        Some(&message),
+                        &message,
                     );
                     if earlier.run_id == self.ctx.run_id {
                         self.recall_reading(&earlier, record)?;
@@ -567,44 +555,76 @@ impl<'a> Day<'a> {
     fn deliver_today(&mut self) -> Result<Option<Ending>, PipelineError> {
         let counts = self.report.diff.clone().unwrap_or_default();
         let attempt = self.attempt().expect("a run journals its attempt");
-        let manifest = self.ctx.manifest(
-            &self.ctx.layout,
-            &self.ctx.run_id,
-            &self.ctx.opts.business_date.to_string(),
-            &counts,
-            self.report.reading.records.quarantined,
-        );
-        let delivery = Delivery {
-            run_id: &self.ctx.run_id,
+        let (layout, run_id) = (self.ctx.layout.clone(), self.ctx.run_id.clone());
+        let plan = Committed {
+            layout: &layout,
+            run_id: &run_id,
             attempt,
-            municipality: &self.ctx.pipeline.municipality.code,
-            layout: &self.ctx.layout,
-            manifest_json: manifest,
+            business_date: &self.ctx.opts.business_date.to_string(),
+            counts: &counts,
+            quarantined: self.report.reading.records.quarantined,
         };
-        let ledger = self.ledger.as_mut().expect("a run opens its ledger");
-        let mut sinks = sink_handles(&mut self.prepared.opened.sinks);
-        match deliver(ledger, &delivery, &mut sinks) {
-            Ok(done) => {
+        match self.deliver_committed(&plan) {
+            Ok(()) => {
                 crate::failpoint::hit("delivered");
-                self.report.sinks.extend(done.sink_summaries);
-                let run_id = self.ctx.run_id.clone();
                 self.report.batches = self.batches_of(&run_id)?;
                 Ok(None)
             }
             Err(e) => {
                 let message = format!("{e}; the plan is kept and the next run resumes it");
                 let counts = serde_json::to_value(&counts).expect("counts serialise");
-                let _ = ledger.end_run(
-                    &self.ctx.run_id,
-                    attempt,
-                    RunState::Prepared,
-                    &counts,
-                    Some(&message),
-                );
+                self.keep_for_resume(&run_id, attempt, &counts, &message);
                 Ok(Some(Ending::failed(Outcome::Interrupted, message)))
             }
         }
     }
+
+    /// A committed plan (today's, or an earlier run's being resumed) through every sink, with
+    /// its manifest; the sinks' summaries go into the report.
+    fn deliver_committed(&mut self, plan: &Committed<'_>) -> Result<(), String> {
+        let manifest = self.ctx.manifest(
+            plan.layout,
+            plan.run_id,
+            plan.business_date,
+            plan.counts,
+            plan.quarantined,
+        );
+        let delivery = Delivery {
+            run_id: plan.run_id,
+            attempt: plan.attempt,
+            municipality: &self.ctx.pipeline.municipality.code,
+            layout: plan.layout,
+            manifest_json: manifest,
+        };
+        let ledger = self.ledger.as_mut().expect("a run opens its ledger");
+        let mut sinks = sink_handles(&mut self.prepared.opened.sinks);
+        let done = deliver(ledger, &delivery, &mut sinks).map_err(|e| e.to_string())?;
+        self.report.sinks.extend(done.sink_summaries);
+        Ok(())
+    }
+
+    /// Journals a delivery that broke off: the attempt stays `prepared`, so the next run
+    /// resumes the plan (best effort: a failing journal leaves it `started`, resumed the same).
+    fn keep_for_resume(
+        &mut self,
+        run_id: &str,
+        attempt: u32,
+        counts: &serde_json::Value,
+        why: &str,
+    ) {
+        let ledger = self.ledger.as_mut().expect("a run opens its ledger");
+        let _ = ledger.end_run(run_id, attempt, RunState::Prepared, counts, Some(why));
+    }
+}
+
+/// A plan committed to the ledger, as delivery needs it.
+struct Committed<'p> {
+    layout: &'p Layout,
+    run_id: &'p str,
+    attempt: u32,
+    business_date: &'p str,
+    counts: &'p DiffCounts,
+    quarantined: u64,
 }
 
 /// Why a join's blind rows stop the day, naming the source and the first lines.
@@ -619,13 +639,6 @@ fn blind_rows_message(source: &str, join: usize, lines: &[u64]) -> String {
         lines.len(),
         shown.join(", ")
     )
-}
-
-fn sink_handles(sinks: &mut [PluginSink]) -> Vec<&mut (dyn SinkHandle + Send)> {
-    sinks
-        .iter_mut()
-        .map(|s| s as &mut (dyn SinkHandle + Send))
-        .collect()
 }
 
 /// Plugin names and versions, journaled with each run.

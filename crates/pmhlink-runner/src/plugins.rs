@@ -124,3 +124,11 @@ impl SinkHandle for PluginSink {
 pub fn is_config_failure(f: &PluginFailure) -> bool {
     f.kind == FailureKind::Config
 }
+
+/// The opened sinks as the handles delivery and result collection take.
+pub fn sink_handles(sinks: &mut [PluginSink]) -> Vec<&mut (dyn crate::vocab::SinkHandle + Send)> {
+    sinks
+        .iter_mut()
+        .map(|s| s as &mut (dyn crate::vocab::SinkHandle + Send))
+        .collect()
+}

@@ -272,18 +272,8 @@ pub fn poll_pipeline(
 ) -> Result<Polled, PipelineError> {
     let profile = load_profile(pipeline)?;
     let mut ledger = crate::prepare::existing_ledger(pipeline)?;
-    let mut opened = Vec::new();
-    for spec in &pipeline.sinks {
-        let inner = host.open_sink(
-            &spec.plugin,
-            &serde_json::Value::Object(spec.config.value().clone()),
-        )?;
-        opened.push(crate::plugins::PluginSink { inner });
-    }
-    let mut sinks: Vec<&mut (dyn crate::vocab::SinkHandle + Send)> = opened
-        .iter_mut()
-        .map(|s| s as &mut (dyn crate::vocab::SinkHandle + Send))
-        .collect();
+    let (mut opened, _) = crate::prepare::open_sinks(pipeline, host, false)?;
+    let mut sinks = crate::plugins::sink_handles(&mut opened);
     poll(&mut ledger, &mut sinks, &profile.result, wait)
 }
 
