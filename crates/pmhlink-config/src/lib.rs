@@ -33,7 +33,7 @@ pub use mapping::{
     CleanStep, CodeMap, ColumnRef, Mapping, ProgramField, Template, TemplatePart, ValueSource,
 };
 pub use model::{
-    Guard, Join, Ledger, LocalRecipient, Municipality, OnUnreadableKey, Pipeline, Plugins,
+    Guard, Join, Ledger, LocalRecipient, Municipality, OnUnreadableKey, OpenEnd, Pipeline, Plugins,
     ProfileSettings, Program, ProgramSelector, Report, Rules, Sink, Source,
 };
 pub use schema_doc::{json_schema, reference_markdown};

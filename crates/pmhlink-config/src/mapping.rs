@@ -207,7 +207,9 @@ pub enum CleanStep {
     Identifier,
     /// Full-width digits ０–９ → 0–9, nothing else.
     FoldDigits,
-    /// A dash-like character between two digits → `-` (house numbers only; never names).
+    /// A dash-like character between two digits → the hyphen of the digits' width: `-` between
+    /// ASCII digits, `－` between full-width ones (`９−１０` → `９－１０`), the width of the digit
+    /// before it when they differ (house numbers only; never names).
     HouseNumberDashes,
     /// An era or Gregorian date in any exported spelling → `YYYY-MM-DD`, by `rules.era` and
     /// `rules.date_mode`.

@@ -165,6 +165,29 @@ pub struct Rules {
     /// addition to those of `site`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub gaiji: BTreeMap<String, String>,
+    /// What a validity end meaning "no end" (`validTo`) becomes.
+    #[serde(default)]
+    pub open_end: OpenEnd,
+}
+
+/// Open-ended validity. Vendors write "no end" as era year 99 (`H991231`, `R99.12.31`,
+/// `平成99年12月31日`, `4991231`) or year 9999 (`99991231`, `9999-12-31`, `9999/12/31`), and
+/// some leave the cell empty. In the `valid_to` mapping such a value is sent as one date, and
+/// counted as the `open_end` normalisation, instead of being read as a date (`H991231` would
+/// be 2087-12-31 with an `era-overflow` warning).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenEnd {
+    /// The date sent for "no end", as `YYYY-MM-DD`. Absent = the form the interface profile
+    /// documents (`open_end` of its `valid_to` field: `9999-12-31` in the built-in profile);
+    /// when neither gives one, such values are read as ordinary dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_as: Option<String>,
+    /// `true`: an empty validity end means "no end" too. `false` (the default): an empty
+    /// validity end is a missing value, and the record is quarantined (`required-missing`) —
+    /// a certificate sent as valid for ever by mistake is the worse error.
+    #[serde(default)]
+    pub empty: bool,
 }
 
 fn default_date_mode() -> DateMode {
@@ -180,6 +203,7 @@ impl Default for Rules {
             site: None,
             local_programs: Vec::new(),
             gaiji: BTreeMap::new(),
+            open_end: OpenEnd::default(),
         }
     }
 }
@@ -258,8 +282,15 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ProgramSelector {
     /// A column of the primary source, as `<source>.<column>`, whose value is a programme
-    /// `code`. A row whose code no programme has is quarantined.
+    /// `code`. A row whose code no programme has, and that `ignore` does not list, is
+    /// quarantined (`unknown-program`).
     pub column: ColumnRef,
+    /// Programme codes this municipality does not send (programmes not on PMH), exactly as
+    /// they appear in the column. Their rows are counted as `ignored` in the run report and
+    /// are never sent, quarantined or taken as deletions: they do not hold back the day's
+    /// deletions, and what PMH holds for the same 公費受給者番号 + サブキー is kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
 }
 
 /// One vendor export, read by a source plugin.
@@ -342,6 +373,12 @@ pub struct Report {
     /// Directory the run reports are written to.
     #[serde(default = "default_report_dir")]
     pub dir: PathBuf,
+    /// A column of the primary source, as `<source>.<column>`, that names a row the way staff
+    /// find it in the vendor system (宛名番号, the vendor's certificate number): the quarantine
+    /// list shows its value beside the line number, which changes every day. No other value
+    /// of the row is shown. Absent = line numbers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_key: Option<ColumnRef>,
 }
 
 fn default_report_dir() -> PathBuf {
@@ -352,6 +389,7 @@ impl Default for Report {
     fn default() -> Self {
         Report {
             dir: default_report_dir(),
+            quarantine_key: None,
         }
     }
 }

@@ -105,6 +105,20 @@ pub(crate) fn validate(p: &Pipeline) -> Problems {
             ),
         ));
     }
+    if let Some(key) = &p.report.quarantine_key
+        && let Some(primary) = primary(p)
+        && key.source != primary
+    {
+        let k = root().key("report").key("quarantine_key");
+        out.push((
+            k.clone(),
+            format!(
+                "`{k}`: the quarantine list's key must be a column of the primary source \
+                 `{primary}`, not of `{}`",
+                key.source
+            ),
+        ));
+    }
     mapping(p, &reach, &mut out);
     guard(p, &mut out);
     out
@@ -169,6 +183,15 @@ fn rules(p: &Pipeline, out: &mut Problems) {
             out.push((k.clone(), format!("`{k}`: a 外字 key is one character")));
         }
     }
+    if let Some(sent_as) = &p.rules.open_end.sent_as
+        && CivilDate::parse_iso(sent_as).is_err()
+    {
+        let k = at.key("open_end").key("sent_as");
+        out.push((
+            k.clone(),
+            format!("`{k}`: not a `YYYY-MM-DD` date (the built-in profile's is `9999-12-31`)"),
+        ));
+    }
 }
 
 fn guard(p: &Pipeline, out: &mut Problems) {
@@ -188,6 +211,31 @@ fn programs(p: &Pipeline, out: &mut Problems) {
             "`programs`: no programme is declared; add a `[[programs]]` entry per programme code"
                 .into(),
         ));
+    }
+    let mut ignored: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, code) in p.program.ignore.iter().enumerate() {
+        let k = root().key("program").key("ignore").index(i);
+        if let Some(first) = ignored.insert(code, i) {
+            out.push((
+                k.clone(),
+                format!(
+                    "`{k}`: programme code `{code}` is already given at `program.ignore[{first}]`"
+                ),
+            ));
+            ignored.insert(code, first);
+        }
+        if code.is_empty() {
+            out.push((k.clone(), format!("`{k}`: is empty")));
+        }
+        if let Some(at) = p.programs.iter().position(|prog| prog.code == *code) {
+            out.push((
+                k.clone(),
+                format!(
+                    "`{k}`: programme code `{code}` is declared at `programs[{at}]`; a code is \
+                     either sent or ignored"
+                ),
+            ));
+        }
     }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, prog) in p.programs.iter().enumerate() {

@@ -48,6 +48,10 @@ pub struct FieldSpec {
     pub sync: Option<Vec<SyncMode>>,
     #[serde(default)]
     pub items: Option<ItemsSpec>,
+    /// How the interface writes "no end" in this date field (`9999-12-31`); a pipeline sends
+    /// its sources' open-ended values in this form unless it says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_end: Option<String>,
     #[serde(default)]
     pub assumed: bool,
     #[serde(default)]
@@ -227,6 +231,14 @@ impl Profile {
             {
                 return Err(format!(
                     "{at}: a {kind:?} field takes no charset, codes or lengths"
+                ));
+            }
+            if let Some(end) = &f.open_end
+                && (f.charset != Some(Charset::IsoDate)
+                    || pmhlink_rules::CivilDate::parse_iso(end).is_err())
+            {
+                return Err(format!(
+                    "{at}: `open_end` is a `YYYY-MM-DD` date, on a field of charset `iso_date`"
                 ));
             }
         }

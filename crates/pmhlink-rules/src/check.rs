@@ -59,6 +59,7 @@ pub fn check_record(r: &Record, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
     check_recipient(r, class, ctx, out);
     check_dates(r, ctx, out);
     check_text(r, out);
+    check_additional_conditions(r, out);
 }
 
 fn check_my_number(r: &Record, out: &mut Vec<Finding>) {
@@ -123,6 +124,31 @@ fn check_recipient(
     }
 }
 
+/// A code of the 制度マスタ as `additionalConditions` carries it: ASCII letters and digits (the
+/// confirmed form is `項目コード-条件コード`; the codes' alphabet is assumed).
+fn is_condition_code(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `追加条件`: one or more `項目コード-条件コード` pairs joined by `;` (`01-1;02-3`), no empty
+/// pair, no trailing `;`. A value with control characters is left to the profile's class.
+pub fn additional_conditions_well_formed(s: &str) -> bool {
+    s.split(';').all(|pair| {
+        pair.split_once('-').is_some_and(|(item, condition)| {
+            is_condition_code(item) && is_condition_code(condition)
+        })
+    })
+}
+
+fn check_additional_conditions(r: &Record, out: &mut Vec<Finding>) {
+    let f = FieldId::AdditionalConditions;
+    if let Some(value) = present(r, f).filter(|s| !crate::charset::has_control(s))
+        && !additional_conditions_well_formed(value)
+    {
+        out.push(Finding::new(Code::AdditionalConditionsFormat, f));
+    }
+}
+
 fn date(r: &Record, f: FieldId) -> Option<CivilDate> {
     present(r, f).and_then(|s| CivilDate::parse_iso(s).ok())
 }
@@ -167,5 +193,33 @@ fn check_text(r: &Record, out: &mut Vec<Finding>) {
         .min_by_key(|&c| c != Code::GaijiUnmapped);
     if let Some(code) = worst {
         out.push(Finding::new(code, FieldId::CertificationDetail));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::additional_conditions_well_formed as ok;
+
+    #[test]
+    fn additional_conditions_are_code_pairs_joined_by_semicolons() {
+        for good in ["01-1", "01-1;02-3", "A1-B2;C3-D4;E-F"] {
+            assert!(ok(good), "{good}");
+        }
+        for bad in [
+            "011",
+            "01-",
+            "-1",
+            "01-1;",
+            ";01-1",
+            "01-1;;02-3",
+            "01-1-2",
+            "01-1,02-3",
+            "01 -1",
+            "０１-１",
+            "01－1",
+            "01-1; 02-3",
+        ] {
+            assert!(!ok(bad), "{bad}");
+        }
     }
 }

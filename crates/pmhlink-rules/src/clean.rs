@@ -171,25 +171,37 @@ pub fn fold_small_kana(s: &str) -> String {
         .collect()
 }
 
-/// A dash-like character between two digits becomes `-` (`１−２` → `１-２`): in house numbers
-/// its meaning is certain. Nothing else changes; never apply to names (`ー` is a kana there).
+/// A dash-like character between two digits becomes the hyphen of the digits' width: `-`
+/// between ASCII digits, `－` (U+FF0D) between full-width ones (`９−１０` → `９－１０`, `2ー5` →
+/// `2-5`); between digits of different widths, the width of the digit before it (`１ー2` →
+/// `１－2`). In house numbers its meaning is certain, and one address keeps one form. Nothing
+/// else changes: a dash not between two digits, or two dashes in a row, stays; never apply to
+/// names (`ー` is a kana there).
 pub fn fold_house_number_dashes(s: &str) -> Cow<'_, str> {
-    let is_digit = |c: char| c.is_ascii_digit() || is_fullwidth_digit(c);
     let chars: Vec<char> = s.chars().collect();
-    let folds = |i: usize| {
+    let folded = |i: usize| -> Option<char> {
         let c = chars[i];
-        c != '-'
-            && is_dash_like(c)
-            && i > 0
-            && is_digit(chars[i - 1])
-            && chars.get(i + 1).is_some_and(|&n| is_digit(n))
+        if !is_dash_like(c) || i == 0 {
+            return None;
+        }
+        let (before, after) = (chars[i - 1], *chars.get(i + 1)?);
+        let is_digit = |d: char| d.is_ascii_digit() || is_fullwidth_digit(d);
+        if !is_digit(before) || !is_digit(after) {
+            return None;
+        }
+        let hyphen = if is_fullwidth_digit(before) {
+            '\u{FF0D}'
+        } else {
+            '-'
+        };
+        (c != hyphen).then_some(hyphen)
     };
-    if !(0..chars.len()).any(folds) {
+    if !(0..chars.len()).any(|i| folded(i).is_some()) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
         (0..chars.len())
-            .map(|i| if folds(i) { '-' } else { chars[i] })
+            .map(|i| folded(i).unwrap_or(chars[i]))
             .collect(),
     )
 }
@@ -318,10 +330,22 @@ mod tests {
 
     #[test]
     fn house_number_dashes() {
-        assert_eq!(fold_house_number_dashes("１丁目２−３"), "１丁目２-３");
+        assert_eq!(fold_house_number_dashes("１丁目２−３"), "１丁目２－３");
+        assert_eq!(fold_house_number_dashes("９-１０"), "９－１０");
         assert_eq!(fold_house_number_dashes("2ー5"), "2-5");
         assert_eq!(fold_house_number_dashes("1－2‐3"), "1-2-3");
-        for kept in ["ミラー2", "2ー", "ー2", "1--2", "1ーー2", "コーポ", "1-2"] {
+        assert_eq!(fold_house_number_dashes("１ー2"), "１－2");
+        assert_eq!(fold_house_number_dashes("1ー２"), "1-２");
+        for kept in [
+            "ミラー2",
+            "2ー",
+            "ー2",
+            "1--2",
+            "1ーー2",
+            "コーポ",
+            "1-2",
+            "１－２",
+        ] {
             assert!(
                 matches!(fold_house_number_dashes(kept), Cow::Borrowed(_)),
                 "{kept}"

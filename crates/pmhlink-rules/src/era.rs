@@ -331,6 +331,23 @@ pub fn parse_date(s: &str, table: &EraTable, mode: DateMode) -> Result<ParsedDat
     })
 }
 
+/// Whether `s` is a way exports write "no end" for a validity period: era year 99, December 31
+/// in any era and spelling (`H991231`, `R99.12.31`, `平成99年12月31日`, `4991231`), or
+/// year 9999, December 31 (`99991231`, `9999-12-31`, `9999/12/31`). Read as a date, the era
+/// form would be a real day decades away (平成99年 = 2087) with an era-overflow warning.
+pub fn is_open_end(s: &str, table: &EraTable) -> bool {
+    let folded = fold_fullwidth_ascii(s);
+    let s = folded.trim_matches(is_space);
+    let Ok((era, rest)) = split_era(s, table) else {
+        return false;
+    };
+    match split_ymd(rest, era.is_some()) {
+        Ok((99, 12, 31)) => era.is_some(),
+        Ok((9999, 12, 31)) => era.is_none(),
+        _ => false,
+    }
+}
+
 /// The compact letter form (`R070401`) in the era in force on `date`; `None` before 明治 or
 /// past era year 99. For test data and for showing an operator what a source would print.
 pub fn format_era_compact(date: CivilDate) -> Option<String> {
@@ -404,6 +421,36 @@ mod tests {
         assert_eq!(iso("X070401", DateMode::Strict), Err(DateError::UnknownEra));
         assert_eq!(iso("9070401", DateMode::Strict), Err(DateError::UnknownEra));
         assert_eq!(iso("R000401", DateMode::Strict), Err(DateError::Impossible));
+    }
+
+    #[test]
+    fn open_ends() {
+        let t = EraTable::default();
+        for open in [
+            "H991231",
+            "R991231",
+            "h99.12.31",
+            "平成99年12月31日",
+            "4991231",
+            "99991231",
+            "9999-12-31",
+            "9999/12/31",
+            "Ｈ９９１２３１",
+            " 9999-12-31 ",
+        ] {
+            assert!(is_open_end(open, &t), "{open}");
+        }
+        for not in [
+            "",
+            "H991230",
+            "H981231",
+            "99981231",
+            "2087-12-31",
+            "991231",
+            "X991231",
+        ] {
+            assert!(!is_open_end(not, &t), "{not}");
+        }
     }
 
     #[test]

@@ -17,4 +17,4 @@ pub use charset::Charset;
 pub use check::{Policy, RuleContext, check_record};
 pub use codes::SiteTables;
 pub use date::CivilDate;
-pub use finding::{Code, FieldRef, Finding, Severity};
+pub use finding::{Code, FieldRef, Finding, Severity, catalogue_markdown};

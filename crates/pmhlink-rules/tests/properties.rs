@@ -7,7 +7,9 @@ use pmhlink_rules::check_digit::{
     check_insurer_number, check_my_number, check_recipient_number, with_luhn_check_digit,
     with_my_number_check_digit,
 };
-use pmhlink_rules::clean::{clean_identifier, fold_fullwidth_digits, widen_halfwidth_kana};
+use pmhlink_rules::clean::{
+    clean_identifier, fold_fullwidth_digits, fold_house_number_dashes, widen_halfwidth_kana,
+};
 use pmhlink_rules::era::{DateMode, EraTable, format_era_compact, parse_date};
 use proptest::prelude::*;
 use unicode_normalization::UnicodeNormalization;
@@ -63,7 +65,70 @@ fn messy_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(pieces, 0..16).prop_map(|v| v.concat())
 }
 
+/// Addresses as exports write them: digits of both widths, every dash-like character, kana
+/// (with ー), kanji and spaces.
+fn address_text() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        "[0-9]{1,3}",
+        "[０-９]{1,3}",
+        "[\\-\u{2010}-\u{2015}\u{2212}\u{FF0D}\u{30FC}\u{FF70}]",
+        "[\u{30A1}-\u{30FC}]{1,3}",
+        "[丁目番地号本町試験市]",
+        "[ \u{3000}]",
+    ];
+    proptest::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
+}
+
+/// Names: kana with ー, kanji, half-width kana, separators and dashes, but no digit.
+fn name_text() -> impl Strategy<Value = String> {
+    let pieces = prop_oneof![
+        "[\u{30A1}-\u{30FC}]",
+        "[\u{FF61}-\u{FF9F}]",
+        "[山田花子髙﨑\u{FA10}]",
+        "[ \u{3000}\\-\u{2010}-\u{2015}\u{2212}\u{FF0D}・]",
+    ];
+    proptest::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
+}
+
+fn is_any_digit(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c)
+}
+
+/// The characters the fold treats as dashes, written out here apart from the crate.
+const DASH_LIKE: &str =
+    "-\u{2010}\u{2011}\u{2012}\u{2013}\u{2014}\u{2015}\u{2212}\u{FF0D}\u{30FC}\u{FF70}";
+
 proptest! {
+    #[test]
+    fn house_number_dash_folding_is_idempotent(s in address_text()) {
+        let once = fold_house_number_dashes(&s).into_owned();
+        prop_assert!(matches!(fold_house_number_dashes(&once), Cow::Borrowed(_)), "{:?}", once);
+    }
+
+    #[test]
+    fn house_number_dash_folding_changes_only_dashes_between_digits(s in address_text()) {
+        let before: Vec<char> = s.chars().collect();
+        let after: Vec<char> = fold_house_number_dashes(&s).chars().collect();
+        prop_assert_eq!(before.len(), after.len());
+        for (i, (&b, &a)) in before.iter().zip(&after).enumerate() {
+            let between_digits = i > 0
+                && is_any_digit(before[i - 1])
+                && before.get(i + 1).copied().is_some_and(is_any_digit);
+            if !between_digits || !DASH_LIKE.contains(b) {
+                prop_assert_eq!(a, b, "position {} of {:?}", i, s);
+                continue;
+            }
+            // A dash between digits takes the width of the digit before it.
+            let hyphen = if before[i - 1].is_ascii_digit() { '-' } else { '\u{FF0D}' };
+            prop_assert_eq!(a, hyphen, "position {} of {:?}", i, s);
+        }
+    }
+
+    #[test]
+    fn house_number_dash_folding_never_touches_names(s in name_text()) {
+        prop_assert!(matches!(fold_house_number_dashes(&s), Cow::Borrowed(_)), "{:?}", s);
+    }
+
     #[test]
     fn generated_my_numbers_pass(n in my_number()) {
         prop_assert_eq!(check_my_number(&n), Ok(()));

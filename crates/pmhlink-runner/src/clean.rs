@@ -21,29 +21,44 @@ pub struct CleanContext<'a> {
     pub gaiji: &'a BTreeMap<String, String>,
 }
 
-/// How many values each step changed.
+/// How many values each step changed, and how many "no end" validity values were sent in the
+/// open-ended form (`rules.open_end`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Normalisations([u64; 8]);
+pub struct Normalisations {
+    steps: [u64; 8],
+    open_end: u64,
+}
 
 impl Normalisations {
     fn add(&mut self, step: Step) {
-        self.0[step as usize] += 1;
+        self.steps[step as usize] += 1;
     }
 
     pub fn count(&self, step: Step) -> u64 {
-        self.0[step as usize]
+        self.steps[step as usize]
+    }
+
+    /// A "no end" value sent as the open-ended form.
+    pub fn add_open_end(&mut self) {
+        self.open_end += 1;
+    }
+
+    pub fn open_end(&self) -> u64 {
+        self.open_end
     }
 
     pub fn merge(&mut self, other: &Normalisations) {
-        for (a, b) in self.0.iter_mut().zip(other.0) {
+        for (a, b) in self.steps.iter_mut().zip(other.steps) {
             *a += b;
         }
+        self.open_end += other.open_end;
     }
 
     pub fn by_name(&self) -> BTreeMap<&'static str, u64> {
         Step::ALL
             .iter()
             .map(|s| (s.name(), self.count(*s)))
+            .chain([("open_end", self.open_end)])
             .filter(|(_, n)| *n > 0)
             .collect()
     }

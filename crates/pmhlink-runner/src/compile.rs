@@ -10,8 +10,8 @@ use pmhlink_config::{Mapping as ConfigMapping, Pipeline, ValueSource as ConfigSo
 use pmhlink_model::FieldId;
 
 use crate::mapping::{
-    CodeMap, ColumnRef, MappedDetail, MappedField, MappedJoin, MappedValue, Mapping, Program,
-    TemplatePart, ValueSource,
+    CodeMap, ColumnRef, MappedDetail, MappedField, MappedJoin, MappedValue, Mapping, OpenEnd,
+    Program, QuarantineKey, TemplatePart, ValueSource,
 };
 
 /// Sources in plan order: the primary first, then each join's source.
@@ -188,10 +188,12 @@ fn order_fields(mut pending: Vec<MappedField>) -> Vec<MappedField> {
     done
 }
 
-/// Compiles the pipeline's mapping; `columns` holds what each source's plugin discovered.
+/// Compiles the pipeline's mapping; `columns` holds what each source's plugin discovered, and
+/// `profile_open_end` is the profile's form of "no end" for `validTo`, if it documents one.
 pub fn compile(
     pipeline: &Pipeline,
     columns: &HashMap<String, Vec<String>>,
+    profile_open_end: Option<&str>,
 ) -> Result<Mapping, CompileError> {
     let order = source_order(pipeline);
     let r = Resolver {
@@ -268,11 +270,40 @@ pub fn compile(
             message: "must be a column of the primary source".into(),
         });
     }
+    let quarantine_key = match &pipeline.report.quarantine_key {
+        Some(c) => {
+            let key = "report.quarantine_key";
+            let at = r.column(key, c)?;
+            if at.source != 0 {
+                return Err(CompileError {
+                    key: key.into(),
+                    message: "must be a column of the primary source".into(),
+                });
+            }
+            Some(QuarantineKey {
+                column: at.column,
+                name: c.column.clone(),
+            })
+        }
+        None => None,
+    };
+    let open_end = &pipeline.rules.open_end;
+    let open_end = open_end
+        .sent_as
+        .as_deref()
+        .or(profile_open_end)
+        .map(|sent_as| OpenEnd {
+            sent_as: sent_as.to_owned(),
+            empty: open_end.empty,
+        });
     Ok(Mapping {
         primary: order[0].clone(),
         joins,
         program_column,
         programs,
+        ignored: pipeline.program.ignore.iter().cloned().collect(),
+        open_end,
+        quarantine_key,
         fields: order_fields(fields),
         details,
         history: pipeline.profile.sync.has_history(),

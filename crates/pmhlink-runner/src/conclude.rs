@@ -199,7 +199,7 @@ pub fn conclude(
     let quarantine_path = dir.join(format!("quarantine{attempt}.csv"));
     let csv = if quarantine_csv.is_empty() {
         // A day that never read (stopped while opening): an empty list with its header.
-        crate::quarantine::to_csv(&ctx.layout, "", &[], &[])
+        crate::quarantine::to_csv(&ctx.layout, "", None, &[], &[])
     } else {
         quarantine_csv.as_bytes().to_vec()
     };

@@ -71,7 +71,13 @@ impl Reading {
 
 impl DayRecord {
     pub fn of(layout: &Layout, primary: &str, out: &RunOutput) -> DayRecord {
-        let csv = quarantine::to_csv(layout, primary, &out.quarantined, &out.unreadable);
+        let csv = quarantine::to_csv(
+            layout,
+            primary,
+            out.quarantine_key.as_deref(),
+            &out.quarantined,
+            &out.unreadable,
+        );
         DayRecord {
             reading: Reading::of(out),
             quarantine_csv: String::from_utf8(csv).expect("the quarantine list is UTF-8"),

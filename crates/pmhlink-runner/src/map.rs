@@ -8,20 +8,23 @@ use pmhlink_rules::{Code, FieldRef, Finding};
 use crate::clean::{self, CleanContext, Normalisations};
 use crate::join::{JoinIndex, Lookup};
 use crate::mapping::{
-    ColumnRef, MappedValue, Mapping, Program, ProgramAttr, TemplatePart, ValueSource,
+    ColumnRef, MappedValue, Mapping, OpenEnd, Program, ProgramAttr, TemplatePart, ValueSource,
 };
 use crate::table::Table;
 
 /// The outcome of mapping a row. `record` is `None` when the row could not be turned into a
-/// record at all (unreadable, unknown programme, a required join missing).
+/// record at all (unreadable, unknown or ignored programme, a required join missing).
 #[derive(Debug, Default)]
 pub struct Mapped {
     pub record: Option<Record>,
-    /// When a join failed: the record as far as the primary row fills it. Never sent or
-    /// checked; it only ties the held row to its certificate, so that what PMH holds for that
-    /// certificate is not taken for deleted.
+    /// When a join failed, or the programme is ignored: the record as far as the rows fill it.
+    /// Never sent or checked; it only ties the row to its certificate, so that what PMH holds
+    /// for that certificate is not taken for deleted.
     pub partial: Option<Record>,
     pub findings: Vec<Finding>,
+    /// The row's programme is one the pipeline ignores (`program.ignore`): not sent, not
+    /// quarantined, no findings.
+    pub ignored: bool,
 }
 
 struct Row<'a> {
@@ -77,13 +80,27 @@ fn render(parts: &[TemplatePart], record: &Record) -> String {
         .collect()
 }
 
-/// A value through its source, cleaning steps, code map and default.
+/// Whether a validity end means "no end": an empty cell (when the pipeline says so), or a
+/// spelling of era year 99 / year 9999, December 31.
+fn is_open_end(raw: &str, open_end: &OpenEnd, ctx: &CleanContext<'_>) -> bool {
+    let value = clean::trim(raw);
+    if value.is_empty() {
+        open_end.empty
+    } else {
+        pmhlink_rules::era::is_open_end(value, ctx.era)
+    }
+}
+
+/// A value through its source, cleaning steps, code map and default; `open_end` only for the
+/// validity end.
+#[allow(clippy::too_many_arguments)]
 fn value_of(
     plan: &MappedValue,
     row: &Row<'_>,
     program: &Program,
     record: &Record,
     ctx: &CleanContext<'_>,
+    open_end: Option<&OpenEnd>,
     counts: &mut Normalisations,
     warnings: &mut Vec<Code>,
 ) -> Result<String, Code> {
@@ -99,6 +116,12 @@ fn value_of(
         .into(),
         ValueSource::Template(parts) => render(parts, record).into(),
     };
+    if let Some(open_end) = open_end.filter(|o| is_open_end(&raw, o, ctx)) {
+        if *raw != *open_end.sent_as {
+            counts.add_open_end();
+        }
+        return Ok(open_end.sent_as.clone());
+    }
     let cleaned = clean::apply(&raw, &plan.steps, ctx, counts)?;
     warnings.extend(cleaned.warning);
     let mut value = cleaned.value;
@@ -191,6 +214,9 @@ pub fn map_row(
         };
     }
     let code = clean::trim(primary.cell(row, plan.program_column.column));
+    if plan.ignored.contains(code) {
+        return ignored(plan, primary, row, joins, ctx);
+    }
     let Some(program) = plan.programs.get(code) else {
         findings.push(Finding::on(
             Code::UnknownProgram,
@@ -228,6 +254,45 @@ pub fn map_row(
         record: Some(record),
         partial: None,
         findings,
+        ignored: false,
+    }
+}
+
+/// A row of an ignored programme: no record and no finding, only the certificate as far as the
+/// rows name it (its 公費受給者番号 and サブキー), so that what PMH may hold for it is kept.
+fn ignored(
+    plan: &Mapping,
+    primary: &Table,
+    row: usize,
+    joins: &[JoinIndex],
+    ctx: &CleanContext<'_>,
+) -> Mapped {
+    let (hits, _) = resolve_joins(plan, primary, row, joins, &mut Vec::new());
+    let view = Row {
+        primary,
+        row,
+        joins,
+        hits: &hits,
+    };
+    let none = Program {
+        code: String::new(),
+        type_id: String::new(),
+        certification_name: String::new(),
+        insurer_number: None,
+        manages_sex: true,
+    };
+    let partial = build(
+        plan,
+        &view,
+        &none,
+        ctx,
+        &mut Normalisations::default(),
+        &mut Vec::new(),
+    );
+    Mapped {
+        partial: Some(partial),
+        ignored: true,
+        ..Mapped::default()
     }
 }
 
@@ -244,12 +309,14 @@ fn build(
     let mut warnings = Vec::new();
     for fp in &plan.fields {
         let f = fp.field;
+        let open_end = plan.open_end.as_ref().filter(|_| f == FieldId::ValidTo);
         let value = match value_of(
             &fp.value,
             view,
             program,
             &record,
             ctx,
+            open_end,
             counts,
             &mut warnings,
         ) {
@@ -280,6 +347,7 @@ fn build(
             program,
             &record,
             ctx,
+            None,
             counts,
             &mut warnings,
         ) {

@@ -1,7 +1,7 @@
 //! A pipeline's mapping compiled against the columns its sources actually have: names resolved
 //! to indices once, so mapping a row does no lookups by name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use pmhlink_model::FieldId;
 
@@ -83,12 +83,34 @@ pub struct MappedJoin {
     pub on_unreadable_key: pmhlink_config::OnUnreadableKey,
 }
 
+/// How a validity end meaning "no end" is recognised and sent (`rules.open_end`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenEnd {
+    /// The date sent, `YYYY-MM-DD`.
+    pub sent_as: String,
+    /// Whether an empty cell means "no end" too.
+    pub empty: bool,
+}
+
+/// The primary source's column the quarantine list shows beside the line number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuarantineKey {
+    pub column: usize,
+    /// The column's name as the pipeline file writes it: the list's header for it.
+    pub name: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mapping {
     pub primary: String,
     pub joins: Vec<MappedJoin>,
     pub program_column: ColumnRef,
     pub programs: HashMap<String, Program>,
+    /// Programme codes the municipality does not send (`program.ignore`).
+    pub ignored: HashSet<String>,
+    /// For the `valid_to` field; `None`: such values are read as ordinary dates.
+    pub open_end: Option<OpenEnd>,
+    pub quarantine_key: Option<QuarantineKey>,
     /// Non-template fields first, so templates see their inputs.
     pub fields: Vec<MappedField>,
     pub details: Vec<MappedDetail>,

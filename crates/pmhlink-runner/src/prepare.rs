@@ -131,7 +131,10 @@ pub fn prepare(
     let site = pipeline.site_tables()?;
     let era = pipeline.rules.era_table();
     let opened = open(pipeline, host, with_sinks)?;
-    let mapping = compile(pipeline, &opened.columns)?;
+    let open_end = profile
+        .field(pmhlink_model::FieldId::ValidTo)
+        .and_then(|f| f.open_end.as_deref());
+    let mapping = compile(pipeline, &opened.columns, open_end)?;
     Ok(Prepared {
         profile,
         layout,

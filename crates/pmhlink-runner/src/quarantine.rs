@@ -23,6 +23,9 @@ pub struct Quarantined {
     pub qkey: [u8; 16],
     /// For a row the plugin could not read: its reason.
     pub reason: Option<String>,
+    /// The row's value in `report.quarantine_key` (宛名番号, …), so staff find it in the vendor
+    /// system; never for a row the plugin could not read (its cells may be misaligned).
+    pub source_key: Option<String>,
 }
 
 /// A quarantined record as the ledger's check quarantine keeps it (since when, how many runs
@@ -146,18 +149,34 @@ pub fn view(layout: &Layout, f: &Finding) -> FindingView {
     }
 }
 
+/// The list's cells in order: with a key column (`report.quarantine_key`, headed by its
+/// column name) beside the line number when the pipeline names one.
+fn row_with_key<'a>(cells: [&'a str; 9], key: Option<&'a str>) -> Vec<&'a str> {
+    let mut row = cells.to_vec();
+    if let Some(key) = key {
+        row.insert(2, key);
+    }
+    row
+}
+
 /// The quarantine list as CSV bytes: the primary source's quarantined rows, then the rows of
 /// joined sources that could not be read (the primary's own unreadable rows are quarantined
-/// records already).
+/// records already). `key_column` names the primary source's column shown beside the line.
 pub fn to_csv(
     layout: &Layout,
     primary: &str,
+    key_column: Option<&str>,
     quarantined: &[Quarantined],
     unreadable: &[UnreadableRow],
 ) -> Vec<u8> {
     let mut out = "\u{FEFF}".as_bytes().to_vec();
-    csv_row(&CSV_HEADERS, LineEnding::Crlf, &mut out);
+    csv_row(
+        &row_with_key(CSV_HEADERS, key_column),
+        LineEnding::Crlf,
+        &mut out,
+    );
     for q in quarantined {
+        let key = key_column.map(|_| q.source_key.as_deref().unwrap_or(""));
         let line = q.line.map(|l| l.to_string()).unwrap_or_default();
         for f in &q.findings {
             let v = view(layout, f);
@@ -174,7 +193,7 @@ pub fn to_csv(
                 severity,
                 message.as_str(),
             ];
-            csv_row(&cells, LineEnding::Crlf, &mut out);
+            csv_row(&row_with_key(cells, key), LineEnding::Crlf, &mut out);
         }
     }
     let unreadable_code = Finding::on(pmhlink_rules::Code::SourceRowUnreadable, FieldRef::Record);
@@ -193,7 +212,11 @@ pub fn to_csv(
             unreadable_code.severity.label_ja(),
             message.as_str(),
         ];
-        csv_row(&cells, LineEnding::Crlf, &mut out);
+        csv_row(
+            &row_with_key(cells, key_column.map(|_| "")),
+            LineEnding::Crlf,
+            &mut out,
+        );
     }
     out
 }

@@ -22,6 +22,10 @@ pub struct RecordCounts {
     pub with_warnings: u64,
     /// Rows the vendor marked deleted (削除区分): not part of today's set.
     pub withdrawn: u64,
+    /// Rows of programmes the pipeline ignores (`program.ignore`): never sent, quarantined or
+    /// deleted.
+    #[serde(default)]
+    pub ignored: u64,
 }
 
 /// Results collected from sinks during a run.

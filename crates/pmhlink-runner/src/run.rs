@@ -45,6 +45,8 @@ pub struct RunOutput {
     pub quarantined: Vec<Quarantined>,
     /// Rows of every source that their plugin could not read, in reading order.
     pub unreadable: Vec<UnreadableRow>,
+    /// The header of the quarantine list's key column (`report.quarantine_key`), if any.
+    pub quarantine_key: Option<String>,
 }
 
 fn stats_of(source: &dyn SourceHandle, table: &Table) -> SourceStats {
@@ -153,6 +155,10 @@ struct Checked {
     line: u64,
     /// The plugin's reason, for a row it could not read.
     unreadable: Option<String>,
+    /// The row's programme is ignored: counted, never sent, held only by its certificate.
+    ignored: bool,
+    /// The value of `report.quarantine_key`, for a quarantined row the plugin could read.
+    source_key: Option<String>,
 }
 
 /// A field's text straight from the primary row, for a row that never became a record (a join
@@ -265,8 +271,16 @@ fn check_rows(
         }
         let record = mapped.record.as_ref();
         let held = held_of(keys, record.or(mapped.partial.as_ref()), key);
+        let quarantined = passed.is_none() && !mapped.ignored && !withdrawn;
+        let source_key = setup
+            .mapping
+            .quarantine_key
+            .as_ref()
+            .filter(|_| quarantined && chunk.error(row).is_none())
+            .map(|k| bounded_reason(crate::clean::trim(chunk.cell(row, k.column))));
         let qkey = match key {
             Some(k) => k,
+            None if mapped.ignored => [0; 16],
             None if passed.is_none() => {
                 let cells: Vec<&[u8]> = (0..chunk.columns.len())
                     .map(|c| chunk.cell(row, c).as_bytes())
@@ -291,6 +305,8 @@ fn check_rows(
             qkey,
             line: chunk.line(row),
             unreadable: chunk.error(row).map(bounded_reason),
+            ignored: mapped.ignored,
+            source_key,
         });
     }
     Ok(half)
@@ -377,6 +393,11 @@ pub fn execute<T: Send>(
     let (chunks_tx, chunks) = std::sync::mpsc::sync_channel::<Result<(Table, bool), RunError>>(2);
     let source_name = primary.name().to_owned();
     let batch_rows = setup.batch_rows;
+    out.quarantine_key = setup
+        .mapping
+        .quarantine_key
+        .as_ref()
+        .map(|k| k.name.clone());
     let (read, consumed) = std::thread::scope(|s| {
         let consumer = s.spawn(move || consume(rx));
         let (work, work_rx) =
@@ -490,6 +511,15 @@ fn read_all(
                     c.held = Held::Row(key);
                 }
                 out.records.rows += 1;
+                if c.ignored {
+                    out.records.ignored += 1;
+                    // What PMH may hold for its certificate is kept; a row that names no
+                    // certificate holds nothing back (it was never sent).
+                    if let Held::Shield(_) = c.held {
+                        send.held.push(c.held);
+                    }
+                    continue;
+                }
                 out.findings
                     .extend(c.findings.iter().map(|f| (f.code, f.severity)));
                 if c.withdrawn {
@@ -513,6 +543,7 @@ fn read_all(
                             findings: c.findings,
                             qkey: c.qkey,
                             reason: c.unreadable,
+                            source_key: c.source_key,
                         });
                     }
                 }

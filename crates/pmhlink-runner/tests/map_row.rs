@@ -1,7 +1,7 @@
 //! Mapping one joined row into a record: each way a row can fail, and what the cleaning steps,
 //! code maps, templates and programme settings make of the values.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use pmhlink_model::FieldId;
 use pmhlink_rules::era::{DateMode, EraTable};
@@ -85,6 +85,12 @@ fn plan() -> Mapping {
             ("10".into(), program("10", true)),
             ("16".into(), program("16", false)),
         ]),
+        ignored: HashSet::from(["90".to_owned()]),
+        open_end: Some(OpenEnd {
+            sent_as: "9999-12-31".into(),
+            empty: false,
+        }),
+        quarantine_key: None,
         fields: vec![
             MappedField {
                 field: FieldId::TypeId,
@@ -346,4 +352,35 @@ fn an_unreadable_source_row() {
         codes(&m),
         vec![(Code::SourceRowUnreadable, FieldRef::Record)]
     );
+}
+
+#[test]
+fn open_ended_validity_is_sent_in_one_form() {
+    for (written, sent) in [
+        ("H991231", "9999-12-31"),
+        ("R99.12.31", "9999-12-31"),
+        ("平成99年12月31日", "9999-12-31"),
+        ("99991231", "9999-12-31"),
+        ("9999/12/31", "9999-12-31"),
+        (" 9999-12-31 ", "9999-12-31"),
+        ("R080331", "2026-03-31"),
+        // Empty is "no end" only where the pipeline says so (`rules.open_end.empty`).
+        ("", ""),
+    ] {
+        let m = map(["0001", "10", "1234566", "R070401", written, ""]);
+        assert_eq!(codes(&m), vec![], "{written:?}: no era-overflow warning");
+        assert_eq!(m.record.unwrap().receipt.valid_to, sent, "{written:?}");
+    }
+}
+
+#[test]
+fn an_ignored_programme_is_neither_a_record_nor_a_finding() {
+    let m = map(["0001", "90", "１２３４５６６", "R070401", "R080331", ""]);
+    assert!(m.ignored);
+    assert!(m.record.is_none());
+    assert_eq!(codes(&m), vec![]);
+    let partial = m
+        .partial
+        .expect("the certificate, to keep what PMH holds for it");
+    assert_eq!(partial.receipt.recipient_number.as_deref(), Some("1234566"));
 }

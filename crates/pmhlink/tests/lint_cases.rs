@@ -134,10 +134,9 @@ fn csv_payload_cases() {
 
 /// Codes raised only while reading, joining and cleaning source data (never about a payload);
 /// they are tested in the rules crate and by the runner's tests.
-const NOT_ABOUT_PAYLOADS: [&str; 9] = [
+const NOT_ABOUT_PAYLOADS: [&str; 8] = [
     "date-before-era",
     "era-overflow",
-    "text-undecodable",
     "join-missing",
     "join-ambiguous",
     "code-not-mapped",
