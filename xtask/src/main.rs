@@ -6,6 +6,7 @@ mod bench_ledger;
 mod ci;
 mod demo;
 mod demo_days;
+mod dist;
 mod gen_cmd;
 mod payloads;
 
@@ -26,11 +27,15 @@ enum Command {
     Ci,
     /// The quick start: generate a municipality's upload files and lint them.
     Demo,
+    /// The operator's bundle: the binary, the first-party plugins, the profile, the docs, the
+    /// example pipeline and SHA256SUMS (release build; no test fixtures).
+    Dist(dist::DistArgs),
     /// Generate a synthetic municipality: vendor exports, expected records and PMH payloads.
     Gen(gen_cmd::GenArgs),
     /// Measure validation, payload writing and lint at city scale (release build).
     Bench(bench::BenchArgs),
-    /// Regenerate docs/pipeline-reference.md from the pipeline file's schema.
+    /// Regenerate docs/pipeline-reference.md from the pipeline file's schema and
+    /// docs/findings.md from the codes table.
     Docs,
     /// Measure a whole pipeline run (CP932 exports → join → mapping → rules → file sink).
     BenchPipeline(bench::PipelineBenchArgs),
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
     let result: Result<(), String> = match Cli::parse().command {
         Command::Ci => ci::run(),
         Command::Demo => demo::run(),
+        Command::Dist(args) => dist::run(&args),
         Command::Gen(args) => gen_cmd::run(&args).map_err(|e| e.to_string()),
         Command::Bench(args) => bench::run(&args),
         Command::BenchRun(args) => bench::measure(&args),
@@ -62,6 +68,12 @@ fn main() -> ExitCode {
             demo::workspace_root().join("docs/pipeline-reference.md"),
             pmhlink_config::reference_markdown(),
         )
+        .and_then(|()| {
+            std::fs::write(
+                demo::workspace_root().join("docs/findings.md"),
+                pmhlink_rules::catalogue_markdown(),
+            )
+        })
         .map_err(|e| e.to_string()),
     };
     match result {

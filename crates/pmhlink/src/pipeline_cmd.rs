@@ -241,11 +241,14 @@ pub fn check(args: CheckArgs) -> ExitCode {
         Err(code) => return code,
     };
     let checked = (|| -> Result<Vec<String>, PipelineError> {
-        let profile = pipeline::load_profile(&pipeline)?;
-        let layout = pmhlink_profile::Layout::new(&profile, pipeline.api())?;
-        pipeline.site_tables()?;
-        let opened = pipeline::open(&pipeline, &host, true)?;
-        pmhlink_runner::compile::compile(&pipeline, &opened.columns)?;
+        // The same opening path as a run: profile, layout, site tables, every source and sink
+        // opened and checked, the mapping compiled; nothing is read.
+        let pmhlink_runner::Prepared {
+            profile,
+            layout,
+            opened,
+            ..
+        } = pmhlink_runner::prepare(&pipeline, &host, false, true)?;
         let mut lines = vec![
             format!(
                 "pipeline {}: {} ({})",

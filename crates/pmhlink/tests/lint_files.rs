@@ -338,6 +338,56 @@ fn unusable_arguments() {
     assert!(runs[3].stderr.contains("E99"), "{}", runs[3].stderr);
 }
 
+/// `--pipeline` judges a file by the pipeline's own site tables, 団体コード and rule settings:
+/// a local programme the pipeline registers is known, so it draws no warning.
+#[test]
+fn a_pipeline_file_gives_lint_its_site_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("local.json");
+    let record = with(0, |o| {
+        drop(o.insert("medicalSubsidyInsurerNumber".into(), json!("88139985")))
+    });
+    std::fs::write(&file, serde_json::to_vec(&[record]).unwrap()).unwrap();
+    let codes = |run: &Run| -> Vec<String> {
+        assert!(run.status == 0 || run.status == 1, "{}", run.stderr);
+        findings(run).into_iter().map(|(_, _, c)| c).collect()
+    };
+    let alone = codes(&lint("E06", &file, &["--json"]));
+    assert!(
+        alone.contains(&"insurer-houbetsu-unknown".to_owned()),
+        "{alone:?}"
+    );
+    let pipeline =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sakurano/pipeline.toml");
+    let with_pipeline = lint(
+        "E06",
+        &file,
+        &["--json", "--pipeline", pipeline.to_str().unwrap()],
+    );
+    let judged = codes(&with_pipeline);
+    assert!(
+        !judged.contains(&"insurer-houbetsu-unknown".to_owned()),
+        "{judged:?}"
+    );
+    // The separate options and a pipeline file do not mix.
+    let both = lint(
+        "E06",
+        &file,
+        &[
+            "--pipeline",
+            pipeline.to_str().unwrap(),
+            "--municipality",
+            "139998",
+        ],
+    );
+    assert_eq!(both.status, 2, "{}", both.stderr);
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[municipality]\ncode = 1\n").unwrap();
+    let bad = lint("E06", &file, &["--pipeline", broken.to_str().unwrap()]);
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("broken.toml"), "{}", bad.stderr);
+}
+
 #[test]
 fn empty_array_is_clean() {
     let dir = tempfile::tempdir().unwrap();

@@ -23,6 +23,10 @@ pub struct LintArgs {
     /// The registration API the file is for: E01, E02, E05, E06, E11 or E12 (SO0G- prefix optional).
     #[arg(long, value_parser = crate::parse_register_api)]
     api: ApiId,
+    /// Judge the file as this pipeline's runs would: its profile, site tables (local
+    /// programmes, 外字), 団体コード (unless `--municipality` gives another) and rule settings.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "site"])]
+    pipeline: Option<PathBuf>,
     /// An interface profile file to use instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
@@ -69,23 +73,61 @@ fn unreadable(file: &Path, what: impl std::fmt::Display) -> ExitCode {
     exit::code(exit::UNREADABLE)
 }
 
-pub fn main(args: LintArgs) -> ExitCode {
+/// What the records are judged by: from a pipeline file, or from the separate options.
+struct Judge {
+    profile: Profile,
+    site: SiteTables,
+    municipality: Option<String>,
+    policy: Policy,
+}
+
+/// The judge from `--pipeline`, or from `--profile`, `--site` and `--municipality`; an error is
+/// printed and becomes the exit status.
+fn judge(args: &LintArgs) -> Result<Judge, ExitCode> {
+    if let Some(path) = &args.pipeline {
+        let failed = |e: &dyn std::fmt::Display| {
+            errln!("pmhlink lint: {e}");
+            exit::code(exit::UNREADABLE)
+        };
+        let pipeline = pmhlink_config::Pipeline::load(path).map_err(|e| failed(&e))?;
+        return Ok(Judge {
+            profile: pmhlink_runner::load_profile(&pipeline).map_err(|e| failed(&e))?,
+            site: pipeline.site_tables().map_err(|e| failed(&e))?,
+            municipality: args
+                .municipality
+                .clone()
+                .or_else(|| Some(pipeline.municipality.code.clone())),
+            policy: pipeline.rules.policy(),
+        });
+    }
     let profile = match &args.profile {
-        Some(path) => match Profile::load(path) {
-            Ok(p) => p,
-            Err(e) => {
-                errln!("pmhlink lint: {e}");
-                return exit::code(exit::UNREADABLE);
-            }
-        },
+        Some(path) => Profile::load(path).map_err(|e| {
+            errln!("pmhlink lint: {e}");
+            exit::code(exit::UNREADABLE)
+        })?,
         None => Profile::builtin(),
     };
     let site = match &args.site {
-        Some(path) => match load_site(path) {
-            Ok(s) => s,
-            Err(e) => return unreadable(path, e),
-        },
+        Some(path) => load_site(path).map_err(|e| unreadable(path, e))?,
         None => SiteTables::default(),
+    };
+    Ok(Judge {
+        profile,
+        site,
+        municipality: args.municipality.clone(),
+        policy: Policy::default(),
+    })
+}
+
+pub fn main(args: LintArgs) -> ExitCode {
+    let Judge {
+        profile,
+        site,
+        municipality,
+        policy,
+    } = match judge(&args) {
+        Ok(j) => j,
+        Err(code) => return code,
     };
     let layout = match Layout::new(&profile, args.api) {
         Ok(l) => l,
@@ -97,8 +139,8 @@ pub fn main(args: LintArgs) -> ExitCode {
     let ctx = RuleContext {
         today: args.today.unwrap_or_else(crate::clock::today_in_japan),
         site: &site,
-        municipality_code: args.municipality.as_deref(),
-        policy: Policy::default(),
+        municipality_code: municipality.as_deref(),
+        policy,
     };
     let file = match File::open(&args.file) {
         Ok(f) => f,
