@@ -5,6 +5,8 @@
 //! file plugin opens its input through [`open_regular_file`]: the path is looked at (`stat`,
 //! which never blocks) before it is opened, and opened without blocking, then the opened file
 //! is looked at again, so a path swapped for a FIFO in between is refused as well.
+//!
+//! [`file_name`] is how a file is named in positions (`export.tsv:12`).
 
 use std::{
     fs::{File, FileType, Metadata, OpenOptions},
@@ -25,6 +27,17 @@ pub fn open_regular_file(path: &Path) -> Result<File, PluginError> {
         .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
     regular(path, &metadata).map_err(fail)?;
     Ok(file)
+}
+
+/// The file's name for positions in it (`export.tsv:12`) and row errors: the last component of
+/// the configured path. The path is a configuration value, but its last component is what the
+/// operator configured the source to read, and names no person; a failure to *open* the file
+/// names the whole path instead ([`open_regular_file`]), which is what the operator must fix.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// `Err(message)` unless the metadata is a regular file's.

@@ -5,13 +5,16 @@
 //! ```ignore
 //! use pmhlink_pdk::{PluginError, PluginSpec, SourcePlugin, api::{BatchBuilder, RBatch}};
 //!
-//! #[derive(serde::Deserialize)]
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
 //! #[serde(deny_unknown_fields)]
-//! struct Config { path: String }
+//! struct Config {
+//!     /// The export file.
+//!     path: String,
+//! }
 //!
 //! fn spec() -> PluginSpec {
 //!     PluginSpec::new("my-source", env!("CARGO_PKG_VERSION"), "Reads our CSV export")
-//!         .config_schema(include_str!("config.schema.json"))
+//!         .config_schema_of::<Config>()
 //! }
 //!
 //! struct MySource { /* reader state */ }
@@ -30,18 +33,31 @@
 //! While loaded, the plugin's panic hook records locations only — panic messages may quote
 //! record content and are never printed.
 //!
-//! A plugin depends on this crate only; [`api`] re-exports the ABI crate (and abi_stable).
+//! Besides the export macros, the kit offers what every plugin needs once: [`lines`] (a line
+//! reader for BOM, CR LF and strict UTF-8, with line numbers), [`batch`] (how big a batch may
+//! grow), [`fs`] (opening an input without blocking, naming a file in positions), [`schema`]
+//! (the config schema derived from the settings struct), [`docs`] (the settings page from
+//! that schema), [`testing`] (a source's batches as plain rows, for unit tests) and, with the
+//! `conformance` feature, the conformance kit.
+//!
+//! A plugin depends on this crate (and `schemars`, for `#[derive(JsonSchema)]`); [`api`]
+//! re-exports the ABI crate (and abi_stable).
 
 mod adapter;
+pub mod batch;
 mod config;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod docs;
 mod error;
 mod export;
 pub mod fs;
 #[cfg(any(test, feature = "conformance"))]
 pub mod harness;
+pub mod lines;
 mod plugin;
+pub mod schema;
+pub mod testing;
 
 pub use pmhlink_plugin_api as api;
 

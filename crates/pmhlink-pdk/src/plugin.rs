@@ -11,7 +11,8 @@ pub struct PluginSpec {
     pub name: String,
     pub version: String,
     pub description: String,
-    /// JSON Schema of the configuration (write it by hand or generate it, e.g. with schemars).
+    /// JSON Schema of the configuration; [`PluginSpec::config_schema_of`] derives it from the
+    /// settings struct.
     pub config_schema_json: String,
     pub capabilities: Vec<String>,
 }
@@ -32,6 +33,15 @@ impl PluginSpec {
         }
     }
 
+    /// The config schema derived from the settings struct `T` (see
+    /// [`crate::schema::config_schema`]): doc comments on its fields become the descriptions
+    /// `pmhlink` and the generated settings page show, so no JSON is written by hand.
+    #[must_use]
+    pub fn config_schema_of<T: schemars::JsonSchema>(self) -> Self {
+        self.config_schema(crate::schema::config_schema::<T>())
+    }
+
+    /// A config schema written by hand, as JSON text. Prefer [`PluginSpec::config_schema_of`].
     #[must_use]
     pub fn config_schema(mut self, json_schema: impl Into<String>) -> Self {
         self.config_schema_json = json_schema.into();

@@ -1,11 +1,12 @@
 //! pmhlink sink plugin `file`: a drop folder for the agency's batch tool or a manual upload.
 //!
 //! ```toml
-//! [sinks.pmh]
+//! [[sinks]]
 //! plugin = "file"
-//! dir = "/srv/pmh/outbox"
+//! config = { dir = "/srv/pmh/outbox", file_name = "{municipality}_{api}_{date}_{seq}.{ext}" }
 //! ```
 //!
+//! Every setting is documented in `docs/plugins/file.md`, generated from [`Config`].
 //! Layout: `<dir>/<run_id>/<file_name>…` and `<dir>/<run_id>/manifest.json` (the host's
 //! manifest plus `files`: name, sha256, bytes, records, seq). Until the run commits everything
 //! lives in `<dir>/.<run_id>.partial/`; each file is written under a temporary name, fsynced and
@@ -15,10 +16,12 @@
 //! bytes for the host to parse.
 
 pub mod config;
+mod csv_form;
 mod fsio;
+mod name;
 mod run;
 
-use std::{fs, path::PathBuf};
+use std::fs;
 
 use pmhlink_pdk::{
     PluginError, PluginSpec, SinkPlugin,
@@ -26,7 +29,9 @@ use pmhlink_pdk::{
 };
 
 pub use config::Config;
+use config::Settings;
 use fsio::{check_name, io_error};
+use name::{Values, business_date};
 use run::{MANIFEST, Run};
 
 pub fn spec() -> PluginSpec {
@@ -35,27 +40,47 @@ pub fn spec() -> PluginSpec {
         env!("CARGO_PKG_VERSION"),
         "Writes each run's payload files and a manifest into a drop folder; results are imported by hand.",
     )
-    .config_schema(config::SCHEMA)
+    .config_schema_of::<Config>()
     .capability("manual-import")
 }
 
 pub fn open(config: Config) -> Result<FileSink, PluginError> {
-    let config = config.settle()?;
+    let settings = config.settle()?;
     Ok(FileSink {
-        dir: config.dir,
-        overwrite: config.overwrite,
+        settings,
         run: None,
     })
 }
 
 pub struct FileSink {
-    dir: PathBuf,
-    overwrite: bool,
+    settings: Settings,
     /// The run being delivered, from its first `deliver` to its `finish`.
     run: Option<Run>,
 }
 
 impl FileSink {
+    /// The name the payload is written under: the `file_name` pattern filled in.
+    fn name_of(&self, payload: &RPayload) -> Result<String, PluginError> {
+        let (run_id, municipality) = (payload.run_id.as_str(), payload.municipality.as_str());
+        let values = Values {
+            suggested: payload.file_name.as_str(),
+            run_id,
+            municipality,
+            api: payload.api.as_str(),
+            seq: payload.seq,
+            date: business_date(run_id, municipality),
+            ext: payload.format.as_str(),
+        };
+        let name = self.settings.file_name.fill(&values).ok_or_else(|| {
+            PluginError::data(format!(
+                "run id {run_id} carries no business date (<municipality>-<YYYYMMDD>-…), which `file_name` asks for with {{date}}"
+            ))
+            .at("file_name")
+        })?;
+        check_name("file name", &name)?;
+        Ok(name)
+    }
+
     /// The open run, started on its first delivery. One run at a time.
     fn run_for(&mut self, id: &str) -> Result<&mut Run, PluginError> {
         if let Some(open) = &self.run
@@ -68,10 +93,10 @@ impl FileSink {
         }
         if self.run.is_none() {
             // Refuse before writing anything rather than after the whole run.
-            if !self.overwrite && run::final_dir(&self.dir, id).exists() {
-                return Err(run::already_there(&self.dir, id));
+            if !self.settings.overwrite && run::final_dir(&self.settings.dir, id).exists() {
+                return Err(run::already_there(&self.settings.dir, id));
             }
-            self.run = Some(Run::start(&self.dir, id)?);
+            self.run = Some(Run::start(&self.settings.dir, id)?);
         }
         Ok(self.run.as_mut().expect("started above"))
     }
@@ -79,7 +104,7 @@ impl FileSink {
 
 impl SinkPlugin for FileSink {
     fn check(&self) -> Result<String, PluginError> {
-        let dir = &self.dir;
+        let dir = &self.settings.dir;
         fs::create_dir_all(dir).map_err(|e| io_error("create", dir, &e))?;
         if !dir.is_dir() {
             return Err(
@@ -96,16 +121,25 @@ impl SinkPlugin for FileSink {
     }
 
     fn deliver(&mut self, payload: RPayload) -> Result<RReceipt, PluginError> {
-        let (id, name) = (payload.run_id.as_str(), payload.file_name.as_str());
+        let id = payload.run_id.as_str();
         check_name("run id", id)?;
-        check_name("file name", name)?;
+        let name = self.name_of(&payload)?;
         if name == MANIFEST {
             return Err(PluginError::data(format!(
                 "file name {MANIFEST} is the sink's own manifest"
             )));
         }
+        let bytes = if payload.format.as_str() == "csv" {
+            csv_form::rewrite(
+                &payload.bytes,
+                self.settings.csv_bom,
+                self.settings.csv_line_ending,
+            )
+        } else {
+            std::borrow::Cow::Borrowed(payload.bytes.as_slice())
+        };
         let run = self.run_for(id)?;
-        let sha256 = run.deliver(name, &payload.bytes, payload.records, payload.seq)?;
+        let sha256 = run.deliver(&name, &bytes, payload.records, payload.seq)?;
         Ok(RReceipt {
             id: format!("{id}/{name}").into(),
             detail: sha256.into(),
@@ -122,7 +156,7 @@ impl SinkPlugin for FileSink {
             .filter(|(id, name)| {
                 check_name("run id", id).is_ok() && check_name("file name", name).is_ok()
             })
-            .map(|(id, name)| run::final_dir(&self.dir, id).join(name));
+            .map(|(id, name)| run::final_dir(&self.settings.dir, id).join(name));
         let delivered = final_file
             .and_then(|path| fs::read(path).ok())
             .is_some_and(|bytes| run::sha256_hex(&bytes) == receipt.detail.as_str());
@@ -157,7 +191,7 @@ impl SinkPlugin for FileSink {
                 // Nothing delivered by this instance; a partial folder of an earlier process
                 // for the same run goes too.
                 None => {
-                    fsio::remove_dir_if_any(&run::partial_dir(&self.dir, id))?;
+                    fsio::remove_dir_if_any(&run::partial_dir(&self.settings.dir, id))?;
                     Ok(format!("run {id}: aborted, nothing delivered"))
                 }
             };
@@ -166,13 +200,17 @@ impl SinkPlugin for FileSink {
         let run = match self.run.take() {
             Some(run) => run,
             None => {
-                if !self.overwrite && run::final_dir(&self.dir, id).exists() {
-                    return Err(run::already_there(&self.dir, id));
+                if !self.settings.overwrite && run::final_dir(&self.settings.dir, id).exists() {
+                    return Err(run::already_there(&self.settings.dir, id));
                 }
-                Run::start(&self.dir, id)?
+                Run::start(&self.settings.dir, id)?
             }
         };
-        match run.commit(&self.dir, &end.manifest_json, self.overwrite) {
+        match run.commit(
+            &self.settings.dir,
+            &end.manifest_json,
+            self.settings.overwrite,
+        ) {
             Ok(summary) => Ok(summary),
             Err(e) => {
                 // Kept so a following abort removes the partial folder.

@@ -15,6 +15,10 @@ fn conforms() {
         .bad_config(json!({"dir": ""}), "`dir`")
         .bad_config(json!({"dir": 12345}), "`dir`")
         .bad_config(
+            json!({"dir": out.path(), "file_name": "{api}-{date}.{ext}"}),
+            "`file_name`",
+        )
+        .bad_config(
             json!({"dir": out.path(), "overwrite": "sure"}),
             "`overwrite`",
         )

@@ -322,8 +322,19 @@ fn spec_and_schema_describe_every_key() {
     assert_eq!(spec.name, "file");
     let schema: Value = serde_json::from_str(&spec.config_schema_json).unwrap();
     assert_eq!(schema["type"], "object");
+    assert_eq!(schema["additionalProperties"], false);
+    assert_eq!(schema["required"], json!(["dir"]));
     let properties = schema["properties"].as_object().unwrap();
-    assert_eq!(properties.keys().collect::<Vec<_>>(), ["dir", "overwrite"]);
+    assert_eq!(
+        properties.keys().collect::<Vec<_>>(),
+        [
+            "csv_bom",
+            "csv_line_ending",
+            "dir",
+            "file_name",
+            "overwrite"
+        ]
+    );
     for (key, property) in properties {
         assert!(
             property["description"]
@@ -332,10 +343,187 @@ fn spec_and_schema_describe_every_key() {
             "{key}"
         );
     }
+    // The documented defaults write the files as pmhlink makes them.
+    assert_eq!(properties["file_name"]["default"], "{suggested}");
+    assert_eq!(properties["csv_bom"]["default"], false);
+    assert_eq!(properties["csv_line_ending"]["default"], "profile");
     // A sink is not a source.
     let err = (common::plugin().open_source())(RStr::from_str("{}"))
         .into_result()
         .err()
         .unwrap();
     assert_eq!(err.kind, RErrorKind::Unsupported);
+}
+
+#[test]
+fn the_settings_page_is_up_to_date() {
+    let page = pmhlink_pdk::docs::spec_page(&pmhlink_sink_file::spec()).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plugins/file.md");
+    if let Err(stale) = pmhlink_pdk::docs::page_is_current(&path, &page) {
+        panic!("{stale}");
+    }
+}
+
+/// A payload of `format` as the host hands it over: run id, municipality and API as the runner
+/// makes them, the host's suggested name.
+fn host_payload(format: &str, seq: u32, bytes: &[u8]) -> RPayload {
+    RPayload {
+        run_id: "139998-20250601-sakurano".into(),
+        municipality: "139998".into(),
+        api: "E05".into(),
+        format: format.into(),
+        seq,
+        records: 2,
+        file_name: format!("E05-{:04}.{format}", seq - 1).into(),
+        bytes: bytes.to_vec().into(),
+    }
+}
+
+/// Delivers two payloads with `config` (plus `dir`), commits, and returns the run folder's
+/// files (the manifest left out) with their bytes.
+fn written(config: Value, format: &str, bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let root = tempfile::tempdir().unwrap();
+    let mut config = config;
+    config["dir"] = json!(root.path());
+    let mut sink = open(&config).unwrap();
+    for seq in [1, 2] {
+        deliver(&mut sink, host_payload(format, seq, bytes)).unwrap();
+    }
+    let run = "139998-20250601-sakurano";
+    sink.finish(end(run, true, &json!({}))).unwrap();
+    let folder = root.path().join(run);
+    listing(&folder)
+        .into_iter()
+        .filter(|name| name != "manifest.json")
+        .map(|name| {
+            let bytes = fs::read(folder.join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn file_names_follow_the_pattern_and_default_to_pmhlink_s_names() {
+    let cases = [
+        (json!({}), ["E05-0000.csv", "E05-0001.csv"]),
+        (
+            json!({"file_name": "{municipality}_{api}_{date}_{seq}.{ext}"}),
+            [
+                "139998_E05_20250601_0001.csv",
+                "139998_E05_20250601_0002.csv",
+            ],
+        ),
+        (
+            json!({"file_name": "{run_id}-{suggested}"}),
+            [
+                "139998-20250601-sakurano-E05-0000.csv",
+                "139998-20250601-sakurano-E05-0001.csv",
+            ],
+        ),
+    ];
+    for (config, expected) in cases {
+        let names: Vec<String> = written(config.clone(), "csv", b"a\r\n")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(names, expected, "{config}");
+    }
+}
+
+#[test]
+fn csv_files_get_the_configured_bom_and_line_ends_json_files_stay_as_sent() {
+    let csv: &[u8] = b"id,name\r\n1,\"two\r\nlines\"\r\n";
+    let json: &[u8] = b"[{\"n\": 1}]\n";
+    let cases: [(Value, &str, &[u8], &[u8]); 6] = [
+        (json!({}), "csv", csv, csv),
+        (
+            json!({"csv_bom": true}),
+            "csv",
+            csv,
+            b"\xEF\xBB\xBFid,name\r\n1,\"two\r\nlines\"\r\n",
+        ),
+        (
+            json!({"csv_line_ending": "lf"}),
+            "csv",
+            csv,
+            b"id,name\n1,\"two\r\nlines\"\n",
+        ),
+        (json!({"csv_line_ending": "crlf"}), "csv", csv, csv),
+        (
+            json!({"csv_bom": true, "csv_line_ending": "lf"}),
+            "csv",
+            b"a\r\n",
+            b"\xEF\xBB\xBFa\n",
+        ),
+        (
+            json!({"csv_bom": true, "csv_line_ending": "lf"}),
+            "json",
+            json,
+            json,
+        ),
+    ];
+    for (config, format, sent, expected) in cases {
+        for (name, bytes) in written(config.clone(), format, sent) {
+            assert_eq!(bytes, expected, "{config} {name}");
+        }
+    }
+}
+
+#[test]
+fn bad_file_name_patterns_are_refused_at_open_naming_the_key() {
+    let root = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "{api}-{sequence}.{ext}",
+            "the placeholder at character 7 is unknown",
+        ),
+        (
+            "{api}_{date}.{ext}",
+            "the files of one run would all get the same name",
+        ),
+        (
+            "out.csv",
+            "the files of one run would all get the same name",
+        ),
+        ("{api}/{seq}.{ext}", "must make one plain file name"),
+        ("..\\{seq}", "must make one plain file name"),
+        (".{seq}", "must make one plain file name"),
+        ("{seq", "is not closed"),
+    ];
+    for (pattern, expected) in cases {
+        let err = open(&json!({"dir": root.path(), "file_name": pattern}))
+            .err()
+            .unwrap_or_else(|| panic!("{pattern} was accepted"));
+        assert_eq!(err.kind, RErrorKind::Config, "{pattern}: {err}");
+        assert_eq!(
+            err.location.as_deref().into_option(),
+            Some("file_name"),
+            "{pattern}"
+        );
+        assert!(err.message.starts_with("`file_name`: "), "{err}");
+        assert!(err.message.contains(expected), "{pattern}: {err}");
+        assert!(!err.message.contains(pattern), "{pattern}: {err}");
+    }
+    let err = open(&json!({"dir": root.path(), "csv_line_ending": "cr"}))
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.location.as_deref().into_option(),
+        Some("csv_line_ending"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_date_pattern_for_a_run_id_without_a_date_is_a_delivery_error() {
+    let root = tempfile::tempdir().unwrap();
+    let mut sink = open(&json!({"dir": root.path(), "file_name": "{date}-{seq}.{ext}"})).unwrap();
+    let err = deliver(&mut sink, payload("r1", "E06-0000.json", 1, b"[]")).unwrap_err();
+    assert_eq!(err.kind, RErrorKind::Data, "{err}");
+    assert!(err.message.contains("no business date"), "{err}");
+    assert!(
+        listing(root.path()).is_empty(),
+        "{:?}",
+        listing(root.path())
+    );
 }
