@@ -7,6 +7,8 @@ mod ci;
 mod demo;
 mod demo_days;
 mod dist;
+mod fuzz;
+mod fuzz_seeds;
 mod gen_cmd;
 mod payloads;
 
@@ -30,6 +32,8 @@ enum Command {
     /// The operator's bundle: the binary, the first-party plugins, the profile, the docs, the
     /// example pipeline and SHA256SUMS (release build; no test fixtures).
     Dist(dist::DistArgs),
+    /// Run the libFuzzer targets under `fuzz/` (nightly and cargo-fuzz), or write their seeds.
+    Fuzz(fuzz::FuzzArgs),
     /// Generate a synthetic municipality: vendor exports, expected records and PMH payloads.
     Gen(gen_cmd::GenArgs),
     /// Measure validation, payload writing and lint at city scale (release build).
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Ci => ci::run(),
         Command::Demo => demo::run(),
         Command::Dist(args) => dist::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
         Command::Gen(args) => gen_cmd::run(&args).map_err(|e| e.to_string()),
         Command::Bench(args) => bench::run(&args),
         Command::BenchRun(args) => bench::measure(&args),

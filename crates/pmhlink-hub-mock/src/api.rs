@@ -148,7 +148,7 @@ fn check(app: &App, layout: &Layout, reject: &[RejectRule], received: Received) 
     }
 }
 
-fn register(
+pub(crate) fn register(
     app: &App,
     api: ApiId,
     headers: &HeaderMap,
@@ -253,7 +253,7 @@ fn lookup(app: &App, api: ApiId, uri: &Uri) -> Response {
     }
 }
 
-fn result(app: &App, api: ApiId, task_id: &str, stay: bool) -> Response {
+pub(crate) fn result(app: &App, api: ApiId, task_id: &str, stay: bool) -> Response {
     let not_found = || reply::error(StatusCode::NOT_FOUND, "not_found", "no such task");
     let mut state = app.state();
     let Some(task) = state.task_mut(task_id) else {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -18,9 +19,10 @@ use crate::routes::Routes;
 use crate::state::HubState;
 use crate::{MockConfig, api, inspect, persist};
 
-/// Counts and task ids only: the emulator never logs what a record holds.
+/// Counts and task ids only: the emulator never logs what a record holds. A closed or full
+/// stderr loses the line rather than stopping the hub (`eprintln!` would panic the handler).
 pub(crate) fn log(message: fmt::Arguments<'_>) {
-    eprintln!("pmhlink mock-hub: {message}");
+    let _ = writeln!(std::io::stderr(), "pmhlink mock-hub: {message}");
 }
 
 pub(crate) struct App {

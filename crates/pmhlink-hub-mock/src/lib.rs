@@ -143,6 +143,8 @@ mod codes;
 mod conn;
 mod error;
 mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 mod inspect;
 pub mod inspect_client;
 mod json_text;

@@ -179,9 +179,9 @@ impl Reader<'_> {
         loop {
             let b = self.byte()?;
             let bits = u64::from(b & 0x7f);
-            // The tenth byte may carry only the top bit of a u64; and a final zero byte after
-            // the first would be a second spelling of a shorter varint.
-            if (shift == 63 && bits > 1) || (b == 0 && shift > 0) {
+            // The tenth byte may carry only the top bit of a u64 and must be the last; and a
+            // final zero byte after the first would be a second spelling of a shorter varint.
+            if (shift == 63 && (bits > 1 || b & 0x80 != 0)) || (b == 0 && shift > 0) {
                 return Err(self.error_at(start, ContentProblem::BadLength));
             }
             value |= bits << shift;
@@ -665,6 +665,15 @@ mod tests {
         ];
         assert_eq!(
             decode_content(&huge).unwrap_err().problem(),
+            ContentProblem::BadLength
+        );
+        // A tenth byte that says more follows (found by the `content` fuzz target: the shift
+        // overflowed; without overflow checks an eleven-byte length was a second spelling).
+        let endless = [
+            1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x01,
+        ];
+        assert_eq!(
+            decode_content(&endless).unwrap_err().problem(),
             ContentProblem::BadLength
         );
     }

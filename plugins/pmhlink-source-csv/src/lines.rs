@@ -6,7 +6,10 @@
 //! position is taken before they are skipped). Only the byte count consumed *after* a record
 //! is exact, so lines are counted here from that: [`NewlineTap`] notes where every LF is as the
 //! csv reader pulls bytes, and [`LineCounter`] works back from the record's end to its first
-//! line. Lines end at LF; a file with bare CR line ends (classic Mac) numbers every row 1.
+//! line. Lines end at LF or CRLF. The csv crate also ends a record at a CR alone, which would
+//! cut one line into two records on the same line number (a stray CR in a cell, or a classic
+//! Mac file): [`LineCounter`] notices a record the csv reader ended at a CR that no LF follows
+//! ([`LineCounter::bare_cr`]), so the reader can refuse the file naming that line.
 //!
 //! The csv crate ends a quoted cell still open at the end of the file silently, taking every
 //! later line into it; [`Quotes`] follows the quoting as the bytes pass so the reader can
@@ -94,6 +97,8 @@ pub struct NewlineTap<R> {
     inner: R,
     offset: u64,
     newlines: VecDeque<u64>,
+    /// Offsets of the CRs buffered but not yet consumed, like `newlines`.
+    returns: VecDeque<u64>,
     quotes: Quotes,
     /// The inner reader has reported its end.
     ended: bool,
@@ -105,6 +110,7 @@ impl<R> NewlineTap<R> {
             inner,
             offset: 0,
             newlines: VecDeque::new(),
+            returns: VecDeque::new(),
             quotes,
             ended: false,
         }
@@ -128,6 +134,8 @@ impl<R: Read> Read for NewlineTap<R> {
         let start = self.offset;
         self.newlines
             .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| start + i as u64));
+        self.returns
+            .extend(memchr::memchr_iter(b'\r', &buf[..n]).map(|i| start + i as u64));
         self.quotes.scan(&buf[..n]);
         self.offset += n as u64;
         self.ended |= n == 0 && !buf.is_empty();
@@ -141,6 +149,11 @@ pub struct LineCounter {
     /// LFs consumed so far.
     passed: u64,
     last_passed: Option<u64>,
+    /// A record ended at a CR whose next byte the tap had not read yet: that byte's offset and
+    /// the CR's line.
+    unsettled_cr: Option<(u64, u64)>,
+    /// The line of a CR that ended a record with no LF after it.
+    bare_cr: Option<u64>,
 }
 
 impl LineCounter {
@@ -149,6 +162,55 @@ impl LineCounter {
             first_line,
             passed: 0,
             last_passed: None,
+            unsettled_cr: None,
+            bare_cr: None,
+        }
+    }
+
+    /// The line of the first CR the csv reader ended a record at with no LF after it: such a
+    /// CR is not a line end here, so the records around it are not what the file's lines say.
+    pub fn bare_cr(&self) -> Option<u64> {
+        self.bare_cr
+    }
+
+    /// Whether the byte at `at` is an LF, once the tap has read it (`None` before).
+    fn lf_at<R>(tap: &NewlineTap<R>, at: u64) -> Option<bool> {
+        if tap.newlines.front() == Some(&at) {
+            Some(true)
+        } else if tap.offset > at || tap.ended {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Settles a CR left open by the last record, now that more of the file has been read;
+    /// at the end of the file a CR as the last byte is a line end.
+    pub fn settle_cr<R>(&mut self, tap: &NewlineTap<R>) {
+        if let Some((at, line)) = self.unsettled_cr
+            && let Some(lf) = Self::lf_at(tap, at)
+        {
+            self.unsettled_cr = None;
+            if !lf && !tap.ends_file(at) {
+                self.bare_cr.get_or_insert(line);
+            }
+        }
+    }
+
+    /// Notes whether the csv reader ended the record consumed through `consumed` at a CR (on
+    /// `line`) that no LF follows.
+    fn note_terminator<R>(&mut self, tap: &mut NewlineTap<R>, consumed: u64, line: u64) {
+        let mut ended_at_cr = false;
+        while let Some(&at) = tap.returns.front() {
+            if at >= consumed {
+                break;
+            }
+            tap.returns.pop_front();
+            ended_at_cr = at + 1 == consumed;
+        }
+        if ended_at_cr && !tap.ends_file(consumed) {
+            self.unsettled_cr = Some((consumed, line));
+            self.settle_cr(tap);
         }
     }
 
@@ -159,6 +221,7 @@ impl LineCounter {
         consumed: u64,
         record: &ByteRecord,
     ) -> u64 {
+        self.settle_cr(tap);
         while let Some(&at) = tap.newlines.front() {
             if at >= consumed {
                 break;
@@ -174,6 +237,7 @@ impl LineCounter {
             consumed > 0 && self.last_passed == Some(consumed - 1) && !tap.ends_file(consumed),
         );
         let end_line = self.first_line + self.passed - terminator;
+        self.note_terminator(tap, consumed, end_line);
         // LFs kept inside quoted cells.
         let inside = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
         end_line.saturating_sub(inside).max(self.first_line)
@@ -222,6 +286,49 @@ mod tests {
             [3, 4]
         );
         assert!(starts(b"").is_empty());
+    }
+
+    /// The line of the first CR that ended a record alone, reading with a csv buffer of
+    /// `buffer` bytes (so the CR and the byte after it fall into different reads).
+    fn bare_cr(data: &[u8], buffer: usize) -> Option<u64> {
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(buffer)
+            .from_reader(NewlineTap::new(data, Quotes::new(b',', b'"')));
+        let mut counter = LineCounter::new(1);
+        let mut record = ByteRecord::new();
+        while csv.read_byte_record(&mut record).unwrap() {
+            let consumed = csv.position().byte();
+            counter.record_start(csv.get_mut(), consumed, &record);
+        }
+        counter.settle_cr(csv.get_ref());
+        counter.bare_cr()
+    }
+
+    #[test]
+    fn a_cr_alone_is_noticed_with_its_line() {
+        let cases: [(&[u8], Option<u64>); 9] = [
+            (b"a\r\nb\r\n", None),
+            (b"a\r\n\r\nb\r\nc", None),
+            (b"a\nb\rc\n", Some(2)),
+            (b"a\r\r\nb", Some(1)),
+            (b"a\rb\rc", Some(1)),
+            (b"a\nb\r", None),
+            (b"\"x\ry\",1\n2\n", None),
+            (b"\"x\ny\"\rz\n", Some(2)),
+            (b"a,b\n1,2\r\n3\r4\r\n", Some(3)),
+        ];
+        for buffer in [4, 5, 6, 7, 64] {
+            for (data, expected) in cases {
+                assert_eq!(
+                    bare_cr(data, buffer),
+                    expected,
+                    "{:?} (buffer {buffer})",
+                    String::from_utf8_lossy(data)
+                );
+            }
+        }
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Opens the file and returns its CSV records with their line numbers, streaming.
 
-use std::{
-    fs::File,
-    io::{BufRead, BufReader},
-};
+use std::{fs::File, io::BufReader};
 
 use csv::ByteRecord;
-use pmhlink_pdk::PluginError;
+use pmhlink_pdk::{
+    PluginError,
+    lines::{Bom, LineReader},
+};
 
 use crate::{
     config::Settings,
@@ -14,7 +14,6 @@ use crate::{
     lines::{LineCounter, NewlineTap, Quotes},
 };
 
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Large reads: a municipal export is tens to hundreds of MB read once, front to back.
 const BUFFER: usize = 1 << 16;
 
@@ -28,37 +27,18 @@ pub struct Records {
 }
 
 impl Records {
-    /// Opens the file, drops a UTF-8 BOM and the `skip_rows` lines. Errors name the path.
+    /// Opens the file, drops a UTF-8 BOM (refused with `cp932`) and the `skip_rows` lines,
+    /// through the pdk's line reader. Errors name the path.
     pub fn open(settings: &Settings) -> Result<Self, PluginError> {
-        let path = &settings.path;
-        let at = || path.display().to_string();
-        // A FIFO, a device or a folder is refused before it is opened: opening a FIFO blocks.
-        let file = pmhlink_pdk::fs::open_regular_file(path)?;
-        let mut input = BufReader::with_capacity(BUFFER, file);
-        let read_error = |e: std::io::Error| {
-            PluginError::io(format!("cannot read {}: {e}", path.display())).at(at())
+        let bom = match settings.encoding {
+            Encoding::Utf8 => Bom::Strip,
+            Encoding::Cp932 => Bom::Refuse,
         };
-        let head = input.fill_buf().map_err(read_error)?;
-        if head.starts_with(UTF8_BOM) {
-            if settings.encoding == Encoding::Cp932 {
-                return Err(PluginError::data(format!(
-                    "{} starts with a UTF-8 byte order mark; set encoding = \"utf-8\"",
-                    settings.file_name
-                ))
-                .at(at()));
-            }
-            input.consume(UTF8_BOM.len());
-        }
+        // A FIFO, a device or a folder is refused before it is opened: opening a FIFO blocks.
+        let mut lines = LineReader::open(&settings.path, bom)?;
         // Skipped lines are not CSV: a title line may hold an unbalanced quote.
-        let mut first_line = 1;
-        let mut skipped = Vec::new();
-        for _ in 0..settings.skip_rows {
-            skipped.clear();
-            if input.read_until(b'\n', &mut skipped).map_err(read_error)? == 0 {
-                break;
-            }
-            first_line += u64::from(skipped.ends_with(b"\n"));
-        }
+        lines.skip(settings.skip_rows)?;
+        let (input, first_line) = lines.into_rest();
         let csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -88,9 +68,18 @@ impl Records {
                 if tap.ended_in_quote() {
                     return Err(self.unclosed_quote());
                 }
+                if let Some(line) = self.lines.bare_cr() {
+                    return Err(self.bare_cr(line));
+                }
                 Ok(Some((self.line, &self.record)))
             }
-            Ok(false) => Ok(None),
+            Ok(false) => {
+                self.lines.settle_cr(self.csv.get_ref());
+                match self.lines.bare_cr() {
+                    Some(line) => Err(self.bare_cr(line)),
+                    None => Ok(None),
+                }
+            }
             // Byte records in flexible mode fail only on I/O; the OS text names no content.
             Err(e) => Err(PluginError::io(format!(
                 "{}: read failed after line {}: {e}",
@@ -98,6 +87,17 @@ impl Records {
             ))
             .at(format!("{}:{}", self.file_name, self.line))),
         }
+    }
+
+    /// The csv crate ends a record at a CR alone, so a stray CR in a cell (or a classic Mac
+    /// file) would turn one line into two rows, or many lines into one line number: refused,
+    /// naming the line the CR is on.
+    fn bare_cr(&self, line: u64) -> PluginError {
+        let file = &self.file_name;
+        PluginError::data(format!(
+            "{file} line {line}: a carriage return (CR) outside a quoted cell is not followed by a line feed; lines must end in LF or CRLF"
+        ))
+        .at(format!("{file}:{line}"))
     }
 
     /// The csv crate would end the cell at the end of the file, every line after the quote in

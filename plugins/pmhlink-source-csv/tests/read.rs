@@ -441,6 +441,59 @@ fn header_problems_are_data_errors() {
     }
 }
 
+/// A CR that no LF follows, outside a quoted cell, would let the csv crate cut one line into
+/// two rows on the same line number (found by the `csv_source` fuzz target): the read stops
+/// with a data error naming the CR's line, wherever the file's reads happen to split it. A CR
+/// as the file's last byte ends the last line.
+#[test]
+fn a_carriage_return_alone_stops_the_read_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cr.csv");
+    // The CR as the last byte of the reader's first 64 KiB read.
+    let mut boundary = b"a,b\n".to_vec();
+    let mut line = 1;
+    while boundary.len() < (1 << 16) - 4 {
+        boundary.extend_from_slice(b"1,2\n");
+        line += 1;
+    }
+    boundary.truncate((1 << 16) - 4);
+    boundary.extend_from_slice(b"1,2\r3,4\n");
+    let boundary_message = format!("cr.csv line {}: a carriage return", line + 1);
+    let cases: Vec<(Vec<u8>, Option<&str>)> = vec![
+        (
+            b"a,b\n1,2\r3,4\n".to_vec(),
+            Some("cr.csv line 2: a carriage return"),
+        ),
+        (
+            b"a,b\r1,2\n".to_vec(),
+            Some("cr.csv line 1: a carriage return"),
+        ),
+        (
+            b"a,b\r\n1,2\r\r\n".to_vec(),
+            Some("cr.csv line 2: a carriage return"),
+        ),
+        (b"a,b\n\"1\r\",2\n".to_vec(), None),
+        (b"a,b\r\n1,2\r\n3,4\r".to_vec(), None),
+        (boundary, Some(boundary_message.as_str())),
+    ];
+    for (bytes, expected) in cases {
+        std::fs::write(&path, &bytes).unwrap();
+        let mut source = open(&with_path(&json!({}), &path)).unwrap();
+        match (read_all(&mut source, 1000), expected) {
+            (Ok(_), None) => {}
+            (Err(err), Some(expected)) => {
+                assert_eq!(err.kind, RErrorKind::Data, "{err}");
+                assert!(err.message.contains(expected), "{err}");
+            }
+            (result, expected) => panic!(
+                "{:?}: expected {expected:?}, read {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(40)]),
+                result.map(|r| r.rows.len())
+            ),
+        }
+    }
+}
+
 #[test]
 fn spec_and_schema_describe_every_key() {
     let spec = (common::plugin().spec())();
@@ -470,4 +523,13 @@ fn spec_and_schema_describe_every_key() {
         read_all(&mut source, 10).unwrap().rows,
         [(2, vec!["2".to_owned()])]
     );
+}
+
+#[test]
+fn the_settings_page_is_up_to_date() {
+    let page = pmhlink_pdk::docs::spec_page(&pmhlink_source_csv::spec()).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plugins/csv.md");
+    if let Err(stale) = pmhlink_pdk::docs::page_is_current(&path, &page) {
+        panic!("{stale}");
+    }
 }
