@@ -11,6 +11,7 @@
 //! Secrets: values substituted from the environment are shown as `***` by `Debug`,
 //! `Serialize` and [`Pipeline::redacted_json`]; only [`PluginConfig::value`] hands them out.
 
+mod batch;
 mod env;
 mod error;
 mod fields;
@@ -33,8 +34,8 @@ pub use mapping::{
     CleanStep, CodeMap, ColumnRef, Mapping, ProgramField, Template, TemplatePart, ValueSource,
 };
 pub use model::{
-    Guard, Join, Ledger, LocalRecipient, Municipality, OnUnreadableKey, OpenEnd, Pipeline, Plugins,
-    ProfileSettings, Program, ProgramSelector, Report, Rules, Sink, Source,
+    Batch, Guard, Join, Ledger, LocalRecipient, Municipality, OnUnreadableKey, OpenEnd, Pipeline,
+    Plugins, ProfileSettings, Program, ProgramSelector, Report, Rules, Sink, Source,
 };
 pub use schema_doc::{json_schema, reference_markdown};
 pub use secrets::{PluginConfig, REDACTED};

@@ -104,33 +104,56 @@ impl Pipeline {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
 
-        let origin_of = |path: &KeyPath| {
-            override_paths
-                .iter()
-                .filter(|(_, p)| path.starts_with(p))
-                .map(|(var, _)| format!("environment variable {var}"))
-                .next()
-                .unwrap_or_else(|| file.clone())
+        let secret_problems = secrets(&mut pipeline, env, &override_paths);
+        pipeline.origins = Origins {
+            file,
+            overrides: override_paths,
         };
-
-        for (path, message) in secrets(&mut pipeline, env, &override_paths) {
-            problems.push(Problem {
-                origin: origin_of(&path),
-                path,
-                message,
-            });
-        }
-        for (path, message) in validate::validate(&pipeline) {
-            problems.push(Problem {
-                origin: origin_of(&path),
-                path,
-                message,
-            });
-        }
+        let found = secret_problems
+            .into_iter()
+            .chain(validate::validate(&pipeline));
+        problems.extend(found.map(|(path, message)| pipeline.origins.problem(path, message)));
         if problems.is_empty() {
             Ok(pipeline)
         } else {
             Err(ConfigError::Invalid(problems))
+        }
+    }
+}
+
+/// Where the values of a loaded pipeline came from: its file, or the `PMHLINK_` variables that
+/// override keys. Problems found after loading (against the profile) name their origin too.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Origins {
+    file: String,
+    /// Each override variable with the key path it sets.
+    overrides: Vec<(String, KeyPath)>,
+}
+
+/// Two pipelines that say the same are equal wherever their values were written (a TOML file
+/// and its YAML twin, a key in the file or in a variable).
+impl PartialEq for Origins {
+    fn eq(&self, _: &Origins) -> bool {
+        true
+    }
+}
+
+impl Origins {
+    /// The variable that set `path` (or a table holding it), else the file.
+    fn of(&self, path: &KeyPath) -> String {
+        self.overrides
+            .iter()
+            .find(|(_, p)| path.starts_with(p))
+            .map(|(var, _)| format!("environment variable {var}"))
+            .unwrap_or_else(|| self.file.clone())
+    }
+
+    /// A problem about `path`, named by where its value came from.
+    pub(crate) fn problem(&self, path: KeyPath, message: String) -> Problem {
+        Problem {
+            origin: self.of(&path),
+            path,
+            message,
         }
     }
 }

@@ -42,7 +42,7 @@ struct Renderer<'a> {
 const INLINE_ENUM_MAX: usize = 4;
 
 /// The file's natural order; a key missing here (a new section) goes after, alphabetically.
-const SECTION_ORDER: [&str; 13] = [
+const SECTION_ORDER: [&str; 14] = [
     "municipality",
     "profile",
     "rules",
@@ -53,6 +53,7 @@ const SECTION_ORDER: [&str; 13] = [
     "joins",
     "mapping",
     "sinks",
+    "batch",
     "report",
     "ledger",
     "guard",

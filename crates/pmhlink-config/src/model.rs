@@ -48,6 +48,15 @@ pub struct Pipeline {
     /// Where payloads go (sink plugins), in order.
     #[serde(default)]
     pub sinks: Vec<Sink>,
+    /// How large one payload (a file of the drop folder, one API request) may be. Each limit
+    /// is at most the interface profile's own (its `[limits]`; the built-in profile's are
+    /// assumed until the agency publishes them, and `pmhlink profile` prints them); a larger
+    /// value, or zero, is refused by `pmhlink check`, `run` and `lint --pipeline`, naming the
+    /// key and the limit. `pmhlink profile --pipeline FILE` shows the limits in force.
+    /// Changing them while a run's delivery is interrupted part way stops its resume (the
+    /// batches already delivered would be cut differently): change them back to finish it.
+    #[serde(default)]
+    pub batch: Batch,
     /// Where run reports are written.
     #[serde(default)]
     pub report: Report,
@@ -66,6 +75,11 @@ pub struct Pipeline {
     #[serde(skip)]
     #[schemars(skip)]
     pub(crate) name: String,
+    /// Where each value came from (the file, or the variable overriding it), for problems
+    /// found after loading.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub(crate) origins: crate::load::Origins,
 }
 
 /// The sending municipality.
@@ -364,6 +378,22 @@ pub struct Sink {
     /// `${VARIABLE}`, replaced from the environment at load and shown as `***`.
     #[serde(default)]
     pub config: PluginConfig,
+}
+
+/// Batch size: how many records, and how many bytes, one payload may hold, within the
+/// interface profile's limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    /// Records per payload, from 1 to the profile's `limits.max_records`. Absent = that
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<usize>,
+    /// Bytes per payload (the whole body: the JSON brackets or the CSV header included), from
+    /// 1 to the profile's `limits.max_bytes`. Absent = that limit. A single record larger
+    /// than this stops the delivery: leave room for the largest certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<usize>,
 }
 
 /// Run reports.

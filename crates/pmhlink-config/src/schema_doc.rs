@@ -68,8 +68,9 @@ A pipeline file describes one municipality's daily link: which vendor exports to
   sources and mapped fields; programme codes unique; `type_id` is 1–50 ASCII letters and
   digits; `municipality.code` is six digits; `program.column` is a column of the primary
   source; every required PMH field is mapped; `guard.max_deletion_share` is between 0.0 and
-  1.0. Columns themselves are checked against what the source plugins discover, when the
-  pipeline runs.
+  1.0. With the interface profile loaded (`pmhlink check`, `run`, `lint --pipeline`):
+  `batch.max_records` and `batch.max_bytes` are from 1 to the profile's limits. Columns
+  themselves are checked against what the source plugins discover, when the pipeline runs.
 
 Types: *table* is a TOML table / YAML mapping; *array of tables* is `[[…]]` / a YAML list.
 \"required\" means the key has no default.

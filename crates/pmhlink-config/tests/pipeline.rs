@@ -446,6 +446,7 @@ fn the_starter_file_loads_and_validates() {
         "[rules]",
         "[plugins]",
         "[program]",
+        "[batch]",
         "[report]",
         "[ledger]",
         "[guard]",

@@ -121,7 +121,7 @@ pub fn deliver(
         if let Some(sent) = held.get(&seq) {
             if *sent != sha {
                 return Err(RunError::Payload(format!(
-                    "batch {seq} of run {} no longer has the content that was delivered; the ledger or the profile changed under an interrupted run",
+                    "batch {seq} of run {} no longer has the content that was delivered; the ledger, the profile or the pipeline's `[batch]` changed under an interrupted run",
                     run.run_id
                 )));
             }

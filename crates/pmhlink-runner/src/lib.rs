@@ -27,6 +27,6 @@ pub mod table;
 pub mod vocab;
 
 pub use pipeline::{Finished, Options, kind_name, run, run_id, summary_line};
-pub use prepare::{Prepared, existing_ledger, load_profile, master_key, prepare};
+pub use prepare::{Prepared, existing_ledger, load_profile, master_key, prepare, stored_profile};
 pub use report::{Outcome, RunReport};
 pub use vocab::{Mode, PipelineError, RunError, exit};

@@ -18,11 +18,22 @@ use crate::mapping::Mapping;
 use crate::plugins::{PluginSink, PluginSource};
 use crate::vocab::{Mode, PipelineError};
 
-pub fn load_profile(pipeline: &Pipeline) -> Result<Profile, ProfileError> {
+/// The interface profile as its file says it: the one `profile.path` names, or the built-in
+/// one.
+pub fn stored_profile(pipeline: &Pipeline) -> Result<Profile, ProfileError> {
     match &pipeline.profile.path {
         Some(p) => Profile::load(&pipeline.resolve(p)),
         None => Ok(Profile::builtin()),
     }
+}
+
+/// The interface profile as this pipeline speaks it: [`stored_profile`] with its per-payload
+/// limits narrowed to the pipeline's `[batch]` (refused when above the profile's). Every layout
+/// of a day is made from it, so a fresh run and a resumed one cut the same batches.
+pub fn load_profile(pipeline: &Pipeline) -> Result<Profile, PipelineError> {
+    let mut profile = stored_profile(pipeline)?;
+    profile.limits = pipeline.batch_limits(&profile)?;
+    Ok(profile)
 }
 
 /// Every source and sink opened and checked, with the columns each source reports.

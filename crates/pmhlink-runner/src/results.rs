@@ -13,7 +13,7 @@ use pmhlink_profile::result::{Outcome, TaskResult, TaskStatus};
 use pmhlink_profile::spec::ResultSpec;
 
 use crate::deliver::sha256_hex;
-use crate::prepare::load_profile;
+use crate::prepare::stored_profile;
 use crate::vocab::PipelineError;
 use crate::vocab::Receipt;
 
@@ -270,7 +270,7 @@ pub fn poll_pipeline(
     host: &Host,
     wait: std::time::Duration,
 ) -> Result<Polled, PipelineError> {
-    let profile = load_profile(pipeline)?;
+    let profile = stored_profile(pipeline)?;
     let mut ledger = crate::prepare::existing_ledger(pipeline)?;
     let (mut opened, _) = crate::prepare::open_sinks(pipeline, host, false)?;
     let mut sinks = crate::plugins::sink_handles(&mut opened);
@@ -333,7 +333,7 @@ pub fn import(
     files: &[std::path::PathBuf],
     named: Option<&BatchRef>,
 ) -> Result<Vec<Imported>, PipelineError> {
-    let profile = load_profile(pipeline)?;
+    let profile = stored_profile(pipeline)?;
     let mut ledger = crate::prepare::existing_ledger(pipeline)?;
     let mut ready = Vec::new();
     let mut problems = Vec::new();

@@ -7,6 +7,7 @@ mod lint;
 mod mock_cmd;
 mod out;
 mod pipeline_cmd;
+mod profile_cmd;
 
 use std::process::ExitCode;
 
@@ -47,6 +48,12 @@ enum Command {
     Init(pipeline_cmd::InitArgs),
     /// Print the pipeline file's JSON Schema.
     Schema,
+    /// Print the built-in interface profile as it is stored (to correct a copy when the agency
+    /// publishes a new version); with `--pipeline FILE`, which profile that pipeline uses and
+    /// its batch limits.
+    ///
+    /// Exit status: 0 printed, 2 the pipeline file, its profile or its `[batch]` is wrong.
+    Profile(profile_cmd::ProfileArgs),
     /// Send the whole current set through the reset API (E11/E12) as PMH's new baseline, after
     /// showing the plan and asking for confirmation. For switching from full to diff sync, or
     /// after a vendor change renumbered history keys.
@@ -77,6 +84,7 @@ fn main() -> ExitCode {
         Command::Plugins(args) => pipeline_cmd::plugins(args),
         Command::Init(args) => pipeline_cmd::init(args),
         Command::Schema => pipeline_cmd::schema(),
+        Command::Profile(args) => profile_cmd::main(args),
         Command::Reset(args) => pipeline_cmd::reset(args),
         Command::Status(args) => ledger_cmd::status(args),
         Command::Results(args) => ledger_cmd::results(args),

@@ -263,6 +263,10 @@ pub fn check(args: CheckArgs) -> ExitCode {
                 layout.api.full_name(),
                 layout.spec.label
             ),
+            format!(
+                "batch: at most {} records and {} bytes per payload",
+                layout.limits.max_records, layout.limits.max_bytes
+            ),
         ];
         for s in &opened.sources {
             lines.push(format!(

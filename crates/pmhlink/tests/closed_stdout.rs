@@ -250,12 +250,24 @@ fn every_subcommand_survives_a_closed_stdout() {
         true,
     );
     same_twice("schema", fixed(&["schema"]), Closed::Stdout, true);
+    same_twice("profile", fixed(&["profile"]), Closed::Stdout, true);
+    same_twice(
+        "profile --pipeline",
+        || {
+            let mut cmd = pmhlink();
+            cmd.args(["profile", "--pipeline"])
+                .arg(open.path("pipeline.toml"));
+            cmd
+        },
+        Closed::Stdout,
+        true,
+    );
     same_twice("--help", fixed(&["--help"]), Closed::Stdout, true);
     same_twice("--version", fixed(&["--version"]), Closed::Stdout, true);
     same_twice("no subcommand", fixed(&[]), Closed::Stdout, false);
     for sub in [
         "lint", "run", "plan", "check", "plugins", "init", "schema", "reset", "status", "mock-hub",
-        "results",
+        "results", "profile",
     ] {
         same_twice(
             &format!("{sub} --help"),
@@ -330,6 +342,16 @@ fn commands_survive_a_closed_stderr() {
         (
             "lint (unreadable)",
             Box::new(|| lint(&town.path("missing.json"), &[])),
+            true,
+        ),
+        (
+            "profile --pipeline (no such pipeline)",
+            Box::new(|| {
+                let mut cmd = pmhlink();
+                cmd.args(["profile", "--pipeline"])
+                    .arg(town.path("missing.toml"));
+                cmd
+            }),
             true,
         ),
         (
