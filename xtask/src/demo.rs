@@ -96,6 +96,38 @@ fn hand_edit(clean: &Path, edited: &Path) -> Result<(), String> {
 
 const DATE: &str = "2025-06-01";
 
+/// The share of people on the demo's 支援措置 list (`cargo xtask gen --support-measures`).
+pub const SUPPORT_MEASURES: f64 = 0.03;
+
+/// Records sent with `isNotDisclosed: true` in a run folder's payload files, and how many of
+/// the generator's expected records (those not quarantined) carry the 不開示フラグ.
+fn withheld(run_dir: &Path, expected: &Path) -> Result<(usize, usize), String> {
+    let mut sent = 0;
+    for entry in fs::read_dir(run_dir).map_err(|e| e.to_string())?.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("E06-") && name.ends_with(".json") {
+            let records: Vec<Value> = serde_json::from_slice(
+                &fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+            )
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+            sent += records
+                .iter()
+                .filter(|r| r["isNotDisclosed"] == true)
+                .count();
+        }
+    }
+    let text = fs::read_to_string(expected).map_err(|e| format!("{}: {e}", expected.display()))?;
+    let mut want = 0;
+    for line in text.lines() {
+        let row: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        want += usize::from(
+            row["quarantine"].is_null() && row["record"]["person"]["is_not_disclosed"] == true,
+        );
+    }
+    Ok((sent, want))
+}
+
 pub fn run() -> Result<(), String> {
     let bin = build(false)?;
     let example = workspace_root().join("examples/sakurano");
@@ -104,10 +136,14 @@ pub fn run() -> Result<(), String> {
     }
     let mut args = GenArgs::new(7, 300, example.join("data"));
     args.dirty = 0.05;
+    // Enough 支援措置 entries that some people in the quick start are withheld.
+    args.support_measures = SUPPORT_MEASURES;
     gen_cmd::run(&args).map_err(|e| e.to_string())?;
 
     let pipeline = "examples/sakurano/pipeline.toml";
     let checked = pmhlink(&bin, &["check", pipeline])?;
+    // Which interface profile the pipeline speaks, and the batch limits in force.
+    let profiled = pmhlink(&bin, &["profile", "--pipeline", pipeline])?;
     let ran = pmhlink(&bin, &["run", pipeline, "--date", DATE])?;
     // The same day again: the ledger knows it was delivered.
     let again = pmhlink(&bin, &["run", pipeline, "--date", DATE, "--quiet"])?;
@@ -132,6 +168,12 @@ pub fn run() -> Result<(), String> {
     for line in text.lines().take(6) {
         println!("  {line}");
     }
+
+    let (sent_withheld, want_withheld) = withheld(&run_dir, &example.join("data/expected.jsonl"))?;
+    println!(
+        "\n{sent_withheld} records were sent with isNotDisclosed: true (支援措置 in force on {DATE}); \
+         the generator expects {want_withheld}."
+    );
 
     let payload = run_dir.join("E06-0000.json");
     let site = example.join("data/site.toml");
@@ -172,7 +214,7 @@ pub fn run() -> Result<(), String> {
     )?;
 
     println!(
-        "\ncheck {checked}, run {ran} (3: sent, with the generator's defective records quarantined), \
+        "\ncheck {checked}, profile {profiled}, run {ran} (3: sent, with the generator's defective records quarantined), \
          the same day again {again} (a no-op that reports the day as it was), status {status}, \
          lint of the delivered file {linted}, lint of a hand-edited copy {edited_lint}."
     );
@@ -181,9 +223,13 @@ pub fn run() -> Result<(), String> {
         example.display()
     );
     crate::demo_days::run(&bin, &example)?;
-    if (checked, ran, again, status, linted, edited_lint) == (0, 3, 3, 0, 0, 1) {
-        Ok(())
-    } else {
-        Err("the demo did not come out as expected".into())
+    if (checked, profiled, ran, again, status, linted, edited_lint) != (0, 0, 3, 3, 0, 0, 1) {
+        return Err("the demo did not come out as expected".into());
     }
+    if sent_withheld == 0 || sent_withheld != want_withheld {
+        return Err(format!(
+            "the demo sent {sent_withheld} records with isNotDisclosed: true; expected {want_withheld}, at least one"
+        ));
+    }
+    Ok(())
 }

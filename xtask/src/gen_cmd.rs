@@ -24,6 +24,9 @@ pub struct GenArgs {
     /// Share of certificates with exactly one defect, in [0, 1].
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
     pub dirty: f64,
+    /// Share of people on the 支援措置 list, in [0, 1] (most in force: 不開示フラグ).
+    #[arg(long, default_value_t = SynthConfig::default().support_measures, value_parser = parse_share)]
+    pub support_measures: f64,
     /// Reference day (YYYY-MM-DD): periods run through it, 不開示フラグ is read on it.
     #[arg(long, value_parser = parse_day)]
     as_of: Option<CivilDate>,
@@ -36,6 +39,7 @@ impl GenArgs {
             certificates,
             out,
             dirty: 0.0,
+            support_measures: SynthConfig::default().support_measures,
             as_of: None,
         }
     }
@@ -73,6 +77,7 @@ pub fn run(args: &GenArgs) -> io::Result<()> {
         seed: args.seed,
         certificates: args.certificates,
         dirty: args.dirty,
+        support_measures: args.support_measures,
         ..SynthConfig::default()
     };
     if let Some(day) = args.as_of {
@@ -127,6 +132,7 @@ mod tests {
             certificates: 200,
             out,
             dirty: 0.1,
+            support_measures: 0.05,
             as_of: None,
         };
         run(&args(dir.join("a"))).unwrap();

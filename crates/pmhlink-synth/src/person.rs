@@ -48,7 +48,6 @@ pub struct SynthPerson<'m> {
     pub certificates: Vec<SynthCertificate<'m>>,
 }
 
-const SHIEN_PER_MILLE: u64 = 5;
 const TWO_CERTIFICATES_PER_MILLE: u64 = 250;
 
 fn date_or_earlier(year: u16, month: u8, day: u8) -> CivilDate {
@@ -66,8 +65,10 @@ fn draw_birth(rng: &mut SplitMix64, age: u16, as_of: CivilDate) -> CivilDate {
     }
 }
 
-fn draw_shien(rng: &mut SplitMix64, as_of: CivilDate) -> Option<ShienEntry> {
-    if rng.below(1000) >= SHIEN_PER_MILLE {
+/// With probability `share`, a 支援措置 entry: four in five began before `as_of` and run
+/// through it (half of them until further notice), the rest ended years before.
+fn draw_shien(rng: &mut SplitMix64, as_of: CivilDate, share: f64) -> Option<ShienEntry> {
+    if !rng.chance(share) {
         return None;
     }
     let month = rng.between(1, 12) as u8;
@@ -116,7 +117,7 @@ impl<'m> SynthPerson<'m> {
         let female = rng.chance(0.5);
         let name = PersonName::draw(&mut rng, female);
         let address = Address::draw(&mut rng, municipality.prefecture_name(), municipality.name);
-        let shien = draw_shien(&mut rng, as_of);
+        let shien = draw_shien(&mut rng, as_of, config.support_measures);
 
         let wants_two = rng.below(1000) < TWO_CERTIFICATES_PER_MILLE && max_certificates >= 2;
         let share_number = rng.chance(0.5);

@@ -17,6 +17,11 @@ pub struct SynthConfig {
     pub certificates: u64,
     /// Share of certificates that carry exactly one defect, in `[0, 1]`.
     pub dirty: f64,
+    /// Share of people on the 支援措置 (DV etc.) list, in `[0, 1]`; most of their entries are
+    /// in force on `as_of` (the 不開示フラグ), some ended years before. The roll takes one draw
+    /// of the person's stream whatever the share; a person given an entry draws its dates from
+    /// that stream too, so changing the share redraws those people's certificates.
+    pub support_measures: f64,
     /// The reference day ("today"): periods run through it, births precede it, and the
     /// 不開示フラグ is read on it. A pipeline checking the output must use the same day.
     pub as_of: CivilDate,
@@ -28,6 +33,7 @@ impl Default for SynthConfig {
             seed: 1,
             certificates: 1000,
             dirty: 0.0,
+            support_measures: 0.005,
             as_of: CivilDate::new(2025, 6, 1).expect("a real date"),
         }
     }
@@ -69,6 +75,10 @@ impl Synth {
         assert!(
             (0.0..=1.0).contains(&config.dirty),
             "dirty must lie in [0, 1]"
+        );
+        assert!(
+            (0.0..=1.0).contains(&config.support_measures),
+            "support_measures must lie in [0, 1]"
         );
         let mut rng = SplitMix64::derive(config.seed, Stream::Scramble, 0);
         let my_numbers = IdScramble::new(99_999_999_999, &mut rng);

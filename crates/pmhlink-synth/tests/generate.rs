@@ -205,6 +205,60 @@ fn shien_list_is_utf8_with_bom() {
     }
 }
 
+/// The share of people on the 支援措置 list is what is asked for, most of them withheld on
+/// the reference day; a share that gives nobody an entry leaves the people as they were.
+#[test]
+fn the_support_measure_share_decides_who_is_withheld() {
+    for (share, lo, hi) in [(0.0, 0.0, 0.0), (0.03, 0.02, 0.04), (0.5, 0.46, 0.54)] {
+        let cfg = SynthConfig {
+            support_measures: share,
+            ..config(23, 6000, 0.0)
+        };
+        let files = generate(cfg.clone());
+        let text = std::str::from_utf8(&files.shien[3..]).unwrap();
+        let listed = crlf_lines(text).len() - 1;
+        let (mut on_list, mut withheld, mut withheld_records) = (0, 0, 0);
+        for person in Synth::new(cfg).people() {
+            on_list += usize::from(person.shien.is_some());
+            withheld += usize::from(person.is_not_disclosed);
+            assert_eq!(
+                person.is_not_disclosed,
+                person.shien.is_some_and(|s| s.active_on(as_of())),
+                "the flag is the entry in force on the reference day"
+            );
+            withheld_records += expected_rows(&person)
+                .filter(|r| r.record.person.is_not_disclosed)
+                .count();
+        }
+        assert_eq!(listed, on_list, "one row per person on the list");
+        let got = on_list as f64 / files.counts.people as f64;
+        assert!((lo..=hi).contains(&got), "{share}: {got}");
+        if share > 0.0 {
+            // Four in five entries run through the reference day.
+            assert!(
+                withheld * 10 >= on_list * 7,
+                "{share}: {withheld} of {on_list}"
+            );
+            assert!(withheld < on_list, "{share}: some entries ended before");
+            assert!(withheld_records >= withheld);
+        }
+    }
+    let none = generate(SynthConfig {
+        support_measures: 0.0,
+        ..config(23, 6000, 0.0)
+    });
+    let some = generate(SynthConfig {
+        support_measures: 1e-12,
+        ..config(23, 6000, 0.0)
+    });
+    assert_eq!(none.subsidy, some.subsidy);
+    assert_eq!(none.residents, some.residents);
+}
+
+fn as_of() -> CivilDate {
+    SynthConfig::default().as_of
+}
+
 struct Resident {
     my_number: String,
     name: String,
