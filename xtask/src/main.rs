@@ -56,6 +56,28 @@ enum Command {
     BenchRun(bench::BenchArgs),
 }
 
+/// `docs/plugins/<name>.md` of every shipped plugin: each plugin's own test renders its page
+/// from its settings struct (`pmhlink_pdk::docs`) and, blessed, writes it; so the page has one
+/// source, and the same test fails when a committed page is stale.
+fn plugin_pages() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.current_dir(demo::workspace_root())
+        .env("PMHLINK_BLESS", "1")
+        .args(["test", "--quiet"]);
+    for plugin in dist::SHIPPED_PLUGINS {
+        cmd.args(["-p", plugin]);
+    }
+    let status = cmd
+        .args(["--", "the_settings_page_is_up_to_date"])
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("writing the plugin pages failed ({status})"))
+}
+
 fn main() -> ExitCode {
     let result: Result<(), String> = match Cli::parse().command {
         Command::Ci => ci::run(),
@@ -79,7 +101,8 @@ fn main() -> ExitCode {
                 pmhlink_rules::catalogue_markdown(),
             )
         })
-        .map_err(|e| e.to_string()),
+        .map_err(|e| e.to_string())
+        .and_then(|()| plugin_pages()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -37,11 +37,13 @@ fn config_error(path: &str, inner: &serde_json::Error) -> PluginError {
     } else {
         format!(" at `{path}`")
     };
-    let error = PluginError::config(format!(
-        "config{key}: {what} (line {}, column {})",
-        inner.line(),
-        inner.column()
-    ));
+    // A data error is located by its key path; the line and column would be positions in
+    // the JSON the host builds from the pipeline file, which the operator never sees.
+    let position = match inner.classify() {
+        Category::Data => String::new(),
+        _ => format!(" (line {}, column {})", inner.line(), inner.column()),
+    };
+    let error = PluginError::config(format!("config{key}: {what}{position}"));
     if path == "." { error } else { error.at(path) }
 }
 
@@ -96,6 +98,8 @@ mod tests {
         assert!(e.message.contains("expected u32"), "{e}");
         assert!(!e.message.contains("hunter2"), "{e}");
         assert_eq!(e.location.as_deref(), Some("retries"));
+        // No position in the JSON the host built: the key path is the location.
+        assert_eq!(e.message, "config at `retries`: invalid type, expected u32");
     }
 
     #[test]

@@ -27,9 +27,12 @@
 //!
 //! The library is loaded by the real host code (`pmhlink-plugin-host`), through the same
 //! checks `pmhlink` applies, so a plugin that passes here loads there. [`SourceKit::run`]
-//! panics with the list of failed checks; [`SourceKit::evaluate`] returns the [`Report`].
+//! prints the checklist when every check passed and panics with it when one failed;
+//! [`SourceKit::evaluate`] returns the [`Report`]. Rows with expected row errors are checked
+//! with [`SourceKit::fixture_with_errors`].
 //!
-//! Fixtures and configs are printed in failure messages: use synthetic data only.
+//! Fixtures and configs are printed in failure messages (cells as written, kana unescaped):
+//! use synthetic data only.
 
 use std::{
     env::consts::{DLL_PREFIX, DLL_SUFFIX},
@@ -173,6 +176,8 @@ struct Fixture {
     config: Value,
     columns: Vec<String>,
     rows: Vec<Vec<String>>,
+    /// (line, text the row error must contain): exactly these rows have errors.
+    errors: Vec<(u64, String)>,
 }
 
 /// Batch sizes every fixture is read with; all must give the same rows.
@@ -233,11 +238,34 @@ impl SourceKit {
                 .into_iter()
                 .map(|row| row.into_iter().map(Into::into).collect())
                 .collect(),
+            errors: Vec::new(),
         });
         self
     }
 
-    /// Runs every check.
+    /// A fixture whose file has rows the plugin cannot read: as [`SourceKit::fixture`], but
+    /// the rows on the lines of `errors` must carry a row error containing its text (say
+    /// `"line 3"`), no other row may have one, and no row error may quote a cell (a value of
+    /// 4 or more characters read from the file or given in `rows`). `rows` includes the
+    /// flagged rows, with the cells the plugin keeps for them (none for an undecodable line).
+    #[must_use]
+    pub fn fixture_with_errors<S: Into<String>, R: IntoIterator<Item = S>, E: Into<String>>(
+        mut self,
+        config: Value,
+        columns: impl IntoIterator<Item = S>,
+        rows: impl IntoIterator<Item = R>,
+        errors: impl IntoIterator<Item = (u64, E)>,
+    ) -> Self {
+        self = self.fixture(config, columns, rows);
+        let fixture = self.fixtures.last_mut().expect("just added");
+        fixture.errors = errors
+            .into_iter()
+            .map(|(line, text)| (line, text.into()))
+            .collect();
+        self
+    }
+
+    /// Runs every check and prints the checklist (shown with `cargo test -- --nocapture`).
     ///
     /// # Panics
     /// With the report, if any check failed.
@@ -245,10 +273,11 @@ impl SourceKit {
     pub fn run(self) -> Report {
         let report = self.evaluate();
         report.assert_passed();
+        print!("{report}");
         report
     }
 
-    /// Runs every check and returns the report without panicking.
+    /// Runs every check and returns the report without panicking or printing.
     pub fn evaluate(self) -> Report {
         let mut report = Report::new(&self.library);
         let Some((host, info)) = load(&self.library, PluginKind::Source, &mut report) else {
@@ -322,16 +351,27 @@ impl SourceKit {
                             format!("{label}: line numbers strictly increase"),
                             increasing(&read.lines),
                         );
-                        report.record(
-                            format!("{label}: no row errors"),
-                            match read.row_errors.first() {
-                                None => Ok(()),
-                                Some(first) => Err(format!(
-                                    "{} row error(s), the first: {first}",
-                                    read.row_errors.len()
-                                )),
-                            },
-                        );
+                        if fixture.errors.is_empty() {
+                            report.record(
+                                format!("{label}: no row errors"),
+                                match read.row_errors.first() {
+                                    None => Ok(()),
+                                    Some((line, first)) => Err(format!(
+                                        "{} row error(s), the first on line {line}: {first}",
+                                        read.row_errors.len()
+                                    )),
+                                },
+                            );
+                        } else {
+                            report.record(
+                                format!("{label}: row errors on the expected lines"),
+                                expected_errors(&fixture.errors, &read.row_errors),
+                            );
+                            report.record(
+                                format!("{label}: row errors quote no cell"),
+                                quotes_no_cell(fixture, &read),
+                            );
+                        }
                     }
                 }
             }
@@ -516,7 +556,8 @@ fn string_values<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 struct Read {
     rows: Vec<Vec<String>>,
     lines: Vec<u64>,
-    row_errors: Vec<String>,
+    /// (line, message)
+    row_errors: Vec<(u64, String)>,
 }
 
 /// Reads to the end, then asks twice more: the end must stay the end.
@@ -530,7 +571,6 @@ fn read_all(source: &mut HostSource, max_rows: usize) -> Result<Read, String> {
     // never ends is bounded by the rows it returns; stop well past what a fixture holds.
     const LIMIT: usize = 1_000_000;
     while let Some(batch) = source.next_batch(max_rows).map_err(|e| e.to_string())? {
-        let base = read.rows.len();
         for i in 0..batch.rows() {
             read.rows.push(batch.row(i).map(str::to_owned).collect());
             read.lines.push(batch.line(i));
@@ -539,7 +579,7 @@ fn read_all(source: &mut HostSource, max_rows: usize) -> Result<Read, String> {
             batch
                 .row_errors()
                 .iter()
-                .map(|e| format!("row {}: {}", base + e.row as usize + 1, e.message)),
+                .map(|e| (batch.line(e.row as usize), e.message.to_string())),
         );
         if read.rows.len() > LIMIT {
             return Err(format!("more than {LIMIT} rows; does the source ever end?"));
@@ -557,21 +597,89 @@ fn read_all(source: &mut HostSource, max_rows: usize) -> Result<Read, String> {
     Ok(read)
 }
 
+/// Every expected line has a row error containing its text, and no other line has one.
+fn expected_errors(expected: &[(u64, String)], got: &[(u64, String)]) -> Result<(), String> {
+    for (line, text) in expected {
+        match got.iter().find(|(l, _)| l == line) {
+            None => return Err(format!("no row error on line {line}")),
+            Some((_, message)) if !message.contains(text.as_str()) => {
+                return Err(format!(
+                    "the row error on line {line} does not mention {text:?}: {message}"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    match got
+        .iter()
+        .find(|(l, _)| !expected.iter().any(|(e, _)| e == l))
+    {
+        None => Ok(()),
+        Some((line, message)) => Err(format!("unexpected row error on line {line}: {message}")),
+    }
+}
+
+/// No row error contains a cell of 4 or more characters, read or expected.
+fn quotes_no_cell(fixture: &Fixture, read: &Read) -> Result<(), String> {
+    let cells = fixture.rows.iter().chain(&read.rows).flatten();
+    for cell in cells.filter(|c| c.trim().chars().count() >= 4) {
+        if let Some((line, _)) = read
+            .row_errors
+            .iter()
+            .find(|(_, m)| m.contains(cell.trim()))
+        {
+            return Err(format!("the row error on line {line} quotes a cell"));
+        }
+    }
+    Ok(())
+}
+
+/// Cells as written, in quotes: kana and kanji stay readable (`Debug` would escape combining
+/// marks); only quotes, backslashes and control characters are escaped.
+fn show(cells: &[String]) -> String {
+    let shown: Vec<String> = cells
+        .iter()
+        .map(|cell| {
+            let mut out = String::from("\"");
+            for c in cell.chars() {
+                match c {
+                    '"' | '\\' => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        })
+        .collect();
+    format!("[{}]", shown.join(", "))
+}
+
 fn same(expected: &[String], got: &[String], what: &str) -> Result<(), String> {
     if expected == got {
         Ok(())
     } else {
-        Err(format!("expected {what} {expected:?}, got {got:?}"))
+        Err(format!(
+            "expected {what} {}, got {}",
+            show(expected),
+            show(got)
+        ))
     }
 }
 
 fn compare_rows(expected: &[Vec<String>], got: &[Vec<String>]) -> Result<(), String> {
     if let Some(i) = (0..expected.len().min(got.len())).find(|&i| expected[i] != got[i]) {
+        let cell = (0..expected[i].len().max(got[i].len()))
+            .find(|&c| expected[i].get(c) != got[i].get(c))
+            .map_or(0, |c| c + 1);
         return Err(format!(
-            "row {} differs: expected {:?}, got {:?}",
+            "row {} differs (cell {cell}): expected {}, got {}",
             i + 1,
-            expected[i],
-            got[i]
+            show(&expected[i]),
+            show(&got[i])
         ));
     }
     if expected.len() != got.len() {
@@ -705,15 +813,19 @@ impl SinkKit {
         self
     }
 
+    /// Runs every check and prints the checklist (shown with `cargo test -- --nocapture`).
+    ///
     /// # Panics
     /// With the report, if any check failed.
     #[track_caller]
     pub fn run(self) -> Report {
         let report = self.evaluate();
         report.assert_passed();
+        print!("{report}");
         report
     }
 
+    /// Runs every check and returns the report without panicking or printing.
     pub fn evaluate(self) -> Report {
         let mut report = Report::new(&self.library);
         let Some((host, info)) = load(&self.library, PluginKind::Sink, &mut report) else {
@@ -883,6 +995,53 @@ mod tests {
         let panic = std::panic::catch_unwind(|| report.assert_passed()).unwrap_err();
         let message = panic.downcast_ref::<String>().unwrap();
         assert!(message.contains("checks FAILED"), "{message}");
+    }
+
+    #[test]
+    fn row_errors_are_checked_by_line_and_for_quoted_cells() {
+        let config = json!({"columns": ["x"], "rows": [["ﾃｽﾄ ﾀﾛｳ"], ["サンプル"], ["c"]],
+                            "error_rows": [1]});
+        let rows = [["ﾃｽﾄ ﾀﾛｳ"], ["サンプル"], ["c"]];
+        let kit = || SourceKit::new(built_cdylib("pmhlink-source-echo"));
+        // echo puts row i on line i + 2 and flags row 1: "line 3, column 1: fixture row error".
+        kit()
+            .fixture_with_errors(config.clone(), ["x"], rows, [(3, "line 3")])
+            .run();
+        let report = kit()
+            .fixture_with_errors(config.clone(), ["x"], rows, [(4, "line 4")])
+            .fixture(config, ["x"], [["ﾃｽﾄ ﾀﾛｳ"], ["サンプノレ"], ["c"]])
+            .evaluate();
+        let text = report.to_string();
+        assert!(text.contains("no row error on line 4"), "{text}");
+        assert!(
+            text.contains("FAIL  fixture #2: read with max_rows = 1: no row errors: 1 row error(s), the first on line 3"),
+            "{text}"
+        );
+        // Kana as written in the diff, and the cell that differs.
+        assert!(
+            text.contains(r#"row 2 differs (cell 1): expected ["サンプノレ"], got ["サンプル"]"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_row_error_quoting_a_cell_fails() {
+        let read = Read {
+            rows: vec![vec!["9990001".into()], vec!["ﾃｽﾄﾀﾛｳ".into()]],
+            lines: vec![1, 2],
+            row_errors: vec![(2, "line 2: bad cell ﾃｽﾄﾀﾛｳ".into())],
+        };
+        let fixture = Fixture {
+            config: json!({}),
+            columns: vec!["x".into()],
+            rows: read.rows.clone(),
+            errors: vec![(2, "line 2".into())],
+        };
+        assert_eq!(expected_errors(&fixture.errors, &read.row_errors), Ok(()));
+        assert_eq!(
+            quotes_no_cell(&fixture, &read),
+            Err("the row error on line 2 quotes a cell".to_owned())
+        );
     }
 
     #[test]

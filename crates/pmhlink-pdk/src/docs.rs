@@ -73,6 +73,13 @@ pub fn settings_page(
     Ok(page)
 }
 
+/// Checks that the page at `path` is the settings page of `spec` (see [`page_is_current`]):
+/// one call for a plugin's "the page is up to date" test.
+pub fn spec_page_is_current(spec: &PluginSpec, path: &Path) -> Result<(), String> {
+    let page = spec_page(spec).map_err(|e| e.to_string())?;
+    page_is_current(path, &page)
+}
+
 /// Checks that the page at `path` is `page`; with the environment variable `PMHLINK_BLESS`
 /// set, writes it first. For a test that fails when a committed page is stale.
 pub fn page_is_current(path: &Path, page: &str) -> Result<(), String> {

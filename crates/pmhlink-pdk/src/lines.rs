@@ -111,6 +111,13 @@ pub fn handle_bom(input: &mut impl BufRead, bom: Bom, file: &str) -> Result<(), 
     }
 }
 
+/// Whether `record` (just read from `input`) is the DOS end-of-file mark: a lone `^Z` (0x1A)
+/// with nothing after it. For readers that cut records some other way (by length) but follow
+/// the same rule as [`LineReader`].
+pub fn is_eof_mark(record: &[u8], input: &mut impl BufRead) -> std::io::Result<bool> {
+    Ok(record == CTRL_Z && input.fill_buf()?.is_empty())
+}
+
 fn read_error(file: &str, line: u64, err: &std::io::Error) -> PluginError {
     PluginError::io(format!("{file}: read failed at line {line}: {err}"))
         .at(format!("{file}:{line}"))
@@ -166,12 +173,8 @@ impl<R: Read> LineReader<R> {
         self.input
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| read_error(&self.file, at, &e))?;
-        let eof_mark = self.buf == CTRL_Z
-            && self
-                .input
-                .fill_buf()
-                .map_err(|e| read_error(&self.file, at, &e))?
-                .is_empty();
+        let eof_mark =
+            is_eof_mark(&self.buf, &mut self.input).map_err(|e| read_error(&self.file, at, &e))?;
         if self.buf.is_empty() || eof_mark {
             return Ok(None);
         }

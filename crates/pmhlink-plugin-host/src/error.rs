@@ -148,6 +148,22 @@ impl PluginFailure {
         failure
     }
 
+    /// A configuration failure located in the pipeline file: `key` is where the plugin's
+    /// `config` table is (`sources.welfare.config`, `sinks[0].config`), and the plugin's own
+    /// key path (`path`, `rows[1]`) goes under it: `sources.welfare.config.path`. Other
+    /// failures are returned unchanged.
+    #[must_use]
+    pub fn in_config(mut self, key: &str) -> Self {
+        if self.kind == FailureKind::Config {
+            self.location = Some(match self.location.take() {
+                None => key.to_owned(),
+                Some(inner) if inner.starts_with('[') => format!("{key}{inner}"),
+                Some(inner) => format!("{key}.{inner}"),
+            });
+        }
+        self
+    }
+
     /// A panic or a protocol violation: the plugin instance must not be called again.
     pub fn is_fatal(&self) -> bool {
         matches!(self.kind, FailureKind::Panic | FailureKind::Protocol)
@@ -271,6 +287,17 @@ pub enum HostError {
     Plugin(#[from] PluginFailure),
 }
 
+impl HostError {
+    /// [`PluginFailure::in_config`] for a plugin's failure; other errors are unchanged.
+    #[must_use]
+    pub fn in_config(self, key: &str) -> Self {
+        match self {
+            HostError::Plugin(failure) => HostError::Plugin(failure.in_config(key)),
+            other => other,
+        }
+    }
+}
+
 fn no_plugin_message(
     name: &str,
     searched: &[PathBuf],
@@ -333,6 +360,37 @@ mod tests {
         assert_eq!(
             failure(FailureKind::Panic, Some("src/lib.rs:10:5")).to_string(),
             "plugin `csv` panicked in read at src/lib.rs:10:5; the run stops"
+        );
+    }
+
+    #[test]
+    fn config_failures_are_located_in_the_pipeline_file() {
+        let cases = [
+            (
+                FailureKind::Config,
+                Some("path"),
+                Some("sources.welfare.config.path"),
+            ),
+            (
+                FailureKind::Config,
+                Some("rows[1]"),
+                Some("sources.welfare.config.rows[1]"),
+            ),
+            (FailureKind::Config, None, Some("sources.welfare.config")),
+            (
+                FailureKind::Data,
+                Some("subsidy.csv:12"),
+                Some("subsidy.csv:12"),
+            ),
+        ];
+        for (kind, inner, expected) in cases {
+            let located = failure(kind, inner).in_config("sources.welfare.config");
+            assert_eq!(located.location.as_deref(), expected, "{kind:?} {inner:?}");
+        }
+        let host = HostError::Plugin(failure(FailureKind::Config, Some("dir")));
+        assert_eq!(
+            host.in_config("sinks[0].config").to_string(),
+            "plugin `csv` (read): config error at sinks[0].config.dir: unterminated quote"
         );
     }
 

@@ -51,11 +51,17 @@ pub fn open(pipeline: &Pipeline, host: &Host, with_sinks: bool) -> Result<Opened
     let mut columns = HashMap::new();
     for name in source_order(pipeline) {
         let spec = &pipeline.sources[&name];
-        let inner = host.open_source(
-            &spec.plugin,
-            &serde_json::Value::Object(spec.config.value().clone()),
-        )?;
-        inner.check().map_err(HostError::from)?;
+        // A settings error is reported at its key in the pipeline file.
+        let at = format!("sources.{name}.config");
+        let inner = host
+            .open_source(
+                &spec.plugin,
+                &serde_json::Value::Object(spec.config.value().clone()),
+            )
+            .map_err(|e| e.in_config(&at))?;
+        inner
+            .check()
+            .map_err(|e| HostError::from(e.in_config(&at)))?;
         columns.insert(name.clone(), inner.discover().map_err(HostError::from)?);
         sources.push(PluginSource { name, inner });
     }
@@ -80,13 +86,18 @@ pub fn open_sinks(
 ) -> Result<(Vec<PluginSink>, Vec<String>), PipelineError> {
     let mut sinks = Vec::new();
     let mut health = Vec::new();
-    for spec in &pipeline.sinks {
-        let inner = host.open_sink(
-            &spec.plugin,
-            &serde_json::Value::Object(spec.config.value().clone()),
-        )?;
+    for (i, spec) in pipeline.sinks.iter().enumerate() {
+        let at = format!("sinks[{i}].config");
+        let inner = host
+            .open_sink(
+                &spec.plugin,
+                &serde_json::Value::Object(spec.config.value().clone()),
+            )
+            .map_err(|e| e.in_config(&at))?;
         if check {
-            let said = inner.check().map_err(HostError::from)?;
+            let said = inner
+                .check()
+                .map_err(|e| HostError::from(e.in_config(&at)))?;
             health.push(format!("{}: {said}", spec.plugin));
         }
         sinks.push(PluginSink { inner });

@@ -21,24 +21,16 @@ use pmhlink_pdk::{
 };
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The directory each run's files go into (`<dir>/<run_id>/`).
+    #[schemars(length(min = 1))]
     pub dir: String,
+    /// Panic in `deliver`, to test that the host survives a panicking sink.
     #[serde(default)]
     pub panic_on_deliver: bool,
 }
-
-const SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["dir"],
-  "properties": {
-    "dir": { "type": "string", "minLength": 1 },
-    "panic_on_deliver": { "type": "boolean", "default": false }
-  }
-}"#;
 
 pub fn spec() -> PluginSpec {
     PluginSpec::new(
@@ -46,7 +38,7 @@ pub fn spec() -> PluginSpec {
         env!("CARGO_PKG_VERSION"),
         "Test fixture: writes payloads into a local directory. Not for production use.",
     )
-    .config_schema(SCHEMA)
+    .config_schema_of::<Config>()
     .capability("test-fixture")
 }
 

@@ -1,4 +1,5 @@
-//! The `pmh-api` sink's configuration, its JSON Schema, and the checks that need no network.
+//! The `pmh-api` sink's configuration (its doc comments are the plugin's schema and its page,
+//! `docs/plugins/pmh-api.md`), and the checks that need no network.
 //!
 //! Every message names a key, never a value: besides secrets, pmhlink replaces `${VAR}` in
 //! config strings before the plugin sees them, so an operator who wrote
@@ -9,50 +10,105 @@ use std::{fs, net::IpAddr, path::PathBuf, time::Duration};
 use pmhlink_pdk::PluginError;
 use pmhlink_profile::Profile;
 use reqwest::{Certificate, NoProxy, Proxy, Url};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::backoff::Backoff;
 use crate::routes::Routes;
 
-/// As written in the pipeline file.
-#[derive(Debug, Deserialize)]
+/// # pmh-api sink
+///
+/// Registers each payload with PMH's registration API (POST, bearer token,
+/// `Idempotency-Key: {run_id}-{seq}`) and polls the matching result API. Paths, methods and
+/// the result format come from the interface profile. Exactly one of `token_env`,
+/// `token_file` and `oauth2` gives the credentials.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// PMH's API root, e.g. `https://pmh.example.lg.jp`; the profile's paths are appended.
+    /// https only: `http://` is accepted for 127.0.0.1 and localhost, elsewhere only with
+    /// `allow_insecure_http`.
+    #[schemars(length(min = 1))]
     pub base_url: String,
+    /// Allow `http://` to a host other than the local machine. LGWAN is not the open
+    /// internet, but a bearer token must never cross a network in the clear by accident; set
+    /// this only for a test hub on a closed segment.
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The name of the environment variable holding the bearer token (the name, not the
+    /// token).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub token_env: Option<String>,
+    /// A file holding the bearer token (surrounding whitespace is trimmed); relative to the
+    /// pipeline's folder.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub token_file: Option<PathBuf>,
+    /// OAuth2 client credentials: the access token is fetched from `token_url`, kept until
+    /// shortly before it expires, and fetched again once if PMH answers 401.
     #[serde(default)]
     pub oauth2: Option<OAuth2Config>,
+    /// A PEM file of extra root certificates to trust besides the system's (an LGWAN CA, for
+    /// example).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub ca_bundle: Option<PathBuf>,
+    /// The HTTP proxy every request goes through, e.g. `http://proxy.lg.example:8080`.
+    /// Without it no proxy is used, whatever `HTTP(S)_PROXY` says: the pipeline file states
+    /// the whole route (write `proxy = "${HTTPS_PROXY}"` to take the environment's).
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub proxy: Option<String>,
+    /// Comma-separated hosts, domains or networks reached directly despite `proxy`.
     #[serde(default)]
     pub no_proxy: Option<String>,
+    /// Time limit of one request in seconds, from connecting to the end of the answer (more
+    /// than 0, at most 3600).
     #[serde(default = "default_timeout")]
+    #[schemars(range(min = 0, max = 3600))]
     pub timeout_secs: f64,
+    /// Time limit for opening a connection (TCP and TLS), in seconds (more than 0, at most
+    /// 3600).
     #[serde(default = "default_connect_timeout")]
+    #[schemars(range(min = 0, max = 3600))]
     pub connect_timeout_secs: f64,
+    /// The longest pause before the first retry, in seconds; it doubles with each failure (a
+    /// random pause below it is taken). More than 0, at most 3600.
     #[serde(default = "default_backoff_base")]
+    #[schemars(range(min = 0, max = 3600))]
     pub backoff_base_secs: f64,
+    /// The longest pause between two tries, in seconds, including one PMH asks for with
+    /// `Retry-After` (a longer Retry-After is cut to this). More than 0, at most 3600.
     #[serde(default = "default_backoff_max")]
+    #[schemars(range(min = 0, max = 3600))]
     pub backoff_max_secs: f64,
+    /// Tries of one request in all before the run stops (429, 500, 502, 503, 504, connection
+    /// failures and timeouts are retried).
     #[serde(default = "default_max_attempts")]
+    #[schemars(range(min = 1, max = 100))]
     pub max_attempts: u32,
+    /// An interface profile of your own (a vendor's corrected paths and result format);
+    /// relative to the pipeline's folder. Without it, the built-in profile.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub profile: Option<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+/// OAuth2 client credentials.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Config {
+    /// The token endpoint (https, as `base_url`).
+    #[schemars(length(min = 1))]
     pub token_url: String,
+    /// The client id PMH issued.
+    #[schemars(length(min = 1))]
     pub client_id: String,
+    /// The name of the environment variable holding the client secret.
+    #[schemars(length(min = 1))]
     pub client_secret_env: String,
+    /// The scope to ask for, if PMH wants one.
     #[serde(default)]
     pub scope: Option<String>,
 }
@@ -72,103 +128,6 @@ fn default_backoff_max() -> f64 {
 fn default_max_attempts() -> u32 {
     6
 }
-
-pub const SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "pmh-api sink",
-  "description": "Registers each payload with PMH's registration API (POST, bearer token, Idempotency-Key {run_id}-{seq}) and polls the matching result API. Paths, methods and the result format come from the interface profile. Exactly one of token_env, token_file and oauth2 gives the credentials.",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["base_url"],
-  "properties": {
-    "base_url": {
-      "type": "string",
-      "minLength": 1,
-      "description": "PMH's API root, e.g. https://pmh.example.lg.jp; the profile's paths are appended. https only: http:// is accepted for 127.0.0.1 and localhost, elsewhere only with allow_insecure_http."
-    },
-    "allow_insecure_http": {
-      "type": "boolean",
-      "default": false,
-      "description": "Allow http:// to a host other than the local machine. LGWAN is not the open internet, but a bearer token must never cross a network in the clear by accident; set this only for a test hub on a closed segment."
-    },
-    "token_env": {
-      "type": "string",
-      "minLength": 1,
-      "description": "The name of the environment variable holding the bearer token (the name, not the token)."
-    },
-    "token_file": {
-      "type": "string",
-      "minLength": 1,
-      "description": "A file holding the bearer token (surrounding whitespace is trimmed); relative to the pipeline's folder."
-    },
-    "oauth2": {
-      "type": "object",
-      "additionalProperties": false,
-      "required": ["token_url", "client_id", "client_secret_env"],
-      "description": "OAuth2 client credentials: the access token is fetched from token_url, kept until shortly before it expires, and fetched again once if PMH answers 401.",
-      "properties": {
-        "token_url": {"type": "string", "minLength": 1, "description": "The token endpoint (https, as base_url)."},
-        "client_id": {"type": "string", "minLength": 1, "description": "The client id PMH issued."},
-        "client_secret_env": {"type": "string", "minLength": 1, "description": "The name of the environment variable holding the client secret."},
-        "scope": {"type": "string", "description": "The scope to ask for, if PMH wants one."}
-      }
-    },
-    "ca_bundle": {
-      "type": "string",
-      "minLength": 1,
-      "description": "A PEM file of extra root certificates to trust besides the system's (an LGWAN CA, for example)."
-    },
-    "proxy": {
-      "type": "string",
-      "minLength": 1,
-      "description": "The HTTP proxy every request goes through, e.g. http://proxy.lg.example:8080. Without it no proxy is used, whatever HTTP(S)_PROXY says: the pipeline file states the whole route (write proxy = \"${HTTPS_PROXY}\" to take the environment's)."
-    },
-    "no_proxy": {
-      "type": "string",
-      "description": "Comma-separated hosts, domains or networks reached directly despite proxy."
-    },
-    "timeout_secs": {
-      "type": "number",
-      "exclusiveMinimum": 0,
-      "maximum": 3600,
-      "default": 60,
-      "description": "Time limit of one request, from connecting to the end of the answer."
-    },
-    "connect_timeout_secs": {
-      "type": "number",
-      "exclusiveMinimum": 0,
-      "maximum": 3600,
-      "default": 10,
-      "description": "Time limit for opening a connection (TCP and TLS)."
-    },
-    "backoff_base_secs": {
-      "type": "number",
-      "exclusiveMinimum": 0,
-      "maximum": 3600,
-      "default": 0.5,
-      "description": "The longest pause before the first retry; it doubles with each failure (a random pause below it is taken)."
-    },
-    "backoff_max_secs": {
-      "type": "number",
-      "exclusiveMinimum": 0,
-      "maximum": 3600,
-      "default": 30,
-      "description": "The longest pause between two tries, including one PMH asks for with Retry-After."
-    },
-    "max_attempts": {
-      "type": "integer",
-      "minimum": 1,
-      "maximum": 100,
-      "default": 6,
-      "description": "Tries of one request in all before the run stops (429, 500, 502, 503, 504, connection failures and timeouts are retried)."
-    },
-    "profile": {
-      "type": "string",
-      "minLength": 1,
-      "description": "An interface profile of your own (a vendor's corrected paths and result format); relative to the pipeline's folder. Without it, the built-in profile."
-    }
-  }
-}"#;
 
 /// Where the bearer token comes from.
 pub enum Credentials {
@@ -908,7 +867,10 @@ mod tests {
 
     #[test]
     fn the_schema_lists_every_key() {
-        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let schema: Value =
+            serde_json::from_str(&pmhlink_pdk::schema::config_schema::<Config>()).unwrap();
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["required"], json!(["base_url"]));
         let keys: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
         let mut expected = vec![
             "allow_insecure_http",
@@ -936,14 +898,35 @@ mod tests {
                 "{key}"
             );
         }
-        let oauth: Vec<&String> = schema["properties"]["oauth2"]["properties"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
+        // The documented defaults are the ones serde applies.
+        let defaults = [
+            ("timeout_secs", json!(60.0)),
+            ("connect_timeout_secs", json!(10.0)),
+            ("backoff_base_secs", json!(0.5)),
+            ("backoff_max_secs", json!(30.0)),
+            ("max_attempts", json!(6)),
+        ];
+        for (key, default) in defaults {
+            assert_eq!(schema["properties"][key]["default"], default, "{key}");
+        }
+        let oauth = &schema["$defs"]["OAuth2Config"];
+        assert_eq!(oauth["additionalProperties"], false);
+        let keys: Vec<&String> = oauth["properties"].as_object().unwrap().keys().collect();
         assert_eq!(
-            oauth,
+            keys,
             ["client_id", "client_secret_env", "scope", "token_url"]
         );
+        for (key, property) in oauth["properties"].as_object().unwrap() {
+            assert!(property["description"].as_str().is_some(), "oauth2.{key}");
+        }
+    }
+
+    #[test]
+    fn the_settings_page_is_up_to_date() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plugins/pmh-api.md");
+        if let Err(stale) = pmhlink_pdk::docs::spec_page_is_current(&crate::spec(), &path) {
+            panic!("{stale}");
+        }
     }
 }

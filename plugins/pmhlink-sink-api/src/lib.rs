@@ -10,7 +10,7 @@
 //! proxy = "http://proxy.lg.example:8080"
 //! ```
 //!
-//! Every key is in `config.rs` (`SCHEMA`).
+//! Every key is documented in `docs/plugins/pmh-api.md`, generated from [`config::Config`].
 //!
 //! - `deliver` POSTs a payload to its registration API (the profile's path) with the bearer
 //!   token and `Idempotency-Key: {run_id}-{seq}`, and returns PMH's task id as the receipt
@@ -57,7 +57,7 @@ pub fn spec() -> PluginSpec {
         env!("CARGO_PKG_VERSION"),
         "Registers payloads with PMH's API (bearer token or OAuth2, retries under an idempotency key) and polls their results.",
     )
-    .config_schema(config::SCHEMA)
+    .config_schema_of::<config::Config>()
     .capability("poll")
     .capability("manual-import")
 }

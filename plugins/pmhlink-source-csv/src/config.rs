@@ -1,29 +1,56 @@
-//! The `csv` plugin's configuration, its JSON Schema, and the rules serde cannot express.
+//! The `csv` plugin's configuration (its doc comments are the plugin's schema and its page,
+//! `docs/plugins/csv.md`), and the rules serde cannot express.
 
 use std::path::PathBuf;
 
 use pmhlink_pdk::PluginError;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::decode::Encoding;
 
-/// As written in the pipeline file.
-#[derive(Debug, Deserialize)]
+/// # csv source
+///
+/// Streams one CSV file as rows of text cells. Every cell is decoded strictly: a malformed
+/// byte is a row error naming line and column, never a replacement character. A record whose
+/// quoted cell spans several lines is one row, numbered by the line it starts on; a file that
+/// ends inside a quoted cell is refused.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The CSV file to read.
+    #[schemars(length(min = 1))]
     pub path: PathBuf,
+    /// Text encoding of the file.
     #[serde(default)]
     pub encoding: Encoding,
+    /// Field separator: one ASCII character other than CR and LF, e.g. `","`, `";"` or
+    /// `"\t"`. With `cp932` it must lie outside 0x40-0x7E, bytes that also occur as the second
+    /// byte of double-byte characters (`|` is the trail byte of ポ).
     #[serde(default = "comma")]
     pub delimiter: char,
+    /// Quote character, doubled inside a quoted cell to stand for itself; same restrictions
+    /// as `delimiter`, and different from it.
     #[serde(default = "double_quote")]
     pub quote: char,
+    /// Whether the first line (after `skip_rows`) names the columns. Without a header, `check`
+    /// and `discover` read no row: they open the file (dropping a BOM and the `skip_rows`
+    /// lines), and the columns are the ones `columns` names.
     #[serde(default = "yes")]
     pub header: bool,
+    /// With `header = true`: the header columns to yield, in this order (each must be in the
+    /// header exactly once); all columns when left out. With `header = false` (required
+    /// then): the names of the fields, in file order or as placed by `positions`.
     #[serde(default)]
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub columns: Option<Vec<String>>,
+    /// Only with `header = false`: the 0-based field index of each entry of `columns`, for
+    /// files whose fields are known by position only.
     #[serde(default)]
+    #[schemars(length(min = 1))]
     pub positions: Option<Vec<usize>>,
+    /// Physical lines to skip before the header (or the first row), e.g. a title line. They
+    /// are not parsed as CSV.
     #[serde(default)]
     pub skip_rows: u64,
 }
@@ -39,65 +66,6 @@ fn double_quote() -> char {
 fn yes() -> bool {
     true
 }
-
-pub const SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "csv source",
-  "description": "Streams one CSV file as rows of text cells. Every cell is decoded strictly: a malformed byte is a row error naming line and column, never a replacement character.",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["path"],
-  "properties": {
-    "path": {
-      "type": "string",
-      "minLength": 1,
-      "description": "The CSV file to read."
-    },
-    "encoding": {
-      "enum": ["utf-8", "cp932"],
-      "default": "utf-8",
-      "description": "Text encoding of the file. `utf-8` accepts and drops a leading byte order mark; `cp932` is Windows-31J (Shift_JIS with the NEC and IBM extensions)."
-    },
-    "delimiter": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 1,
-      "default": ",",
-      "description": "Field separator: one ASCII character other than CR and LF, e.g. \",\", \";\" or \"\\t\". With `cp932` it must lie outside 0x40-0x7E, bytes that also occur as the second byte of double-byte characters (`|` is the trail byte of ポ)."
-    },
-    "quote": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 1,
-      "default": "\"",
-      "description": "Quote character, doubled inside a quoted cell to stand for itself; same restrictions as `delimiter`, and different from it."
-    },
-    "header": {
-      "type": "boolean",
-      "default": true,
-      "description": "Whether the first line (after `skip_rows`) names the columns."
-    },
-    "columns": {
-      "type": "array",
-      "items": { "type": "string", "minLength": 1 },
-      "minItems": 1,
-      "uniqueItems": true,
-      "description": "With `header = true`: the header columns to yield, in this order (each must be in the header exactly once); all columns when left out. With `header = false` (required then): the names of the fields, in file order or as placed by `positions`."
-    },
-    "positions": {
-      "type": "array",
-      "items": { "type": "integer", "minimum": 0 },
-      "minItems": 1,
-      "description": "Only with `header = false`: the 0-based field index of each entry of `columns`, for files whose fields are known by position only."
-    },
-    "skip_rows": {
-      "type": "integer",
-      "minimum": 0,
-      "default": 0,
-      "description": "Physical lines to skip before the header (or the first row), e.g. a title line. They are not parsed as CSV."
-    }
-  }
-}"#;
 
 /// Which fields become cells, and under what names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,12 +195,7 @@ impl Config {
                 }
             }
         };
-        let file_name = self
-            .path
-            .file_name()
-            .unwrap_or(self.path.as_os_str())
-            .to_string_lossy()
-            .into_owned();
+        let file_name = pmhlink_pdk::fs::file_name(&self.path);
         Ok(Settings {
             path: self.path,
             file_name,

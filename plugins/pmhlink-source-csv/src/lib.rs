@@ -12,7 +12,8 @@
 //! handed over as text; no trimming or cleaning. A cell that does not decode, or a record with
 //! another field count than the header, is still yielded and carries a row error naming the
 //! file, line and column — never the content. Line numbers are physical lines, so a quoted
-//! cell spanning lines moves the next row's number on. See [`config::SCHEMA`] for every key.
+//! cell spanning lines moves the next row's number on. Every key is documented in
+//! `docs/plugins/csv.md`, generated from [`Config`].
 
 pub mod config;
 mod decode;
@@ -30,16 +31,13 @@ use config::Settings;
 use reader::Records;
 use table::Table;
 
-/// A batch is cut well before `BatchBuilder`'s 4 GiB text limit, whatever `max_rows` says.
-const BATCH_TEXT_LIMIT: usize = 64 << 20;
-
 pub fn spec() -> PluginSpec {
     PluginSpec::new(
         "csv",
         env!("CARGO_PKG_VERSION"),
         "Reads a CSV file (UTF-8 or CP932), decoding every cell strictly.",
     )
-    .config_schema(config::SCHEMA)
+    .config_schema_of::<Config>()
     .capability("utf-8")
     .capability("cp932")
 }
@@ -93,7 +91,7 @@ impl SourcePlugin for CsvSource {
         let rows = max_rows.min(1 << 16);
         let width = reading.table.names().len();
         let mut batch = BatchBuilder::with_capacity(rows, rows * width, rows * width * 8);
-        while batch.rows() < max_rows && batch.text_len() < BATCH_TEXT_LIMIT {
+        while pmhlink_pdk::batch::has_room(&batch, max_rows) {
             match reading.records.next_record()? {
                 Some((line, record)) => {
                     reading

@@ -15,17 +15,23 @@ use pmhlink_pdk::{
 };
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The column names `discover` gives.
     pub columns: Vec<String>,
+    /// The rows returned, each as many cells as `columns`.
     pub rows: Vec<Vec<String>>,
+    /// Panic in `next_batch`.
     #[serde(default)]
     pub panic_on_read: bool,
+    /// Panic in `open`.
     #[serde(default)]
     pub panic_on_open: bool,
+    /// Emit the rows this many times (for benchmarks).
     #[serde(default = "one")]
     pub repeat: u64,
+    /// Indices of emitted rows to flag with a row error.
     #[serde(default)]
     pub error_rows: Vec<u64>,
 }
@@ -34,28 +40,13 @@ fn one() -> u64 {
     1
 }
 
-const SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["columns", "rows"],
-  "properties": {
-    "columns": { "type": "array", "items": { "type": "string" } },
-    "rows": { "type": "array", "items": { "type": "array", "items": { "type": "string" } } },
-    "panic_on_read": { "type": "boolean", "default": false },
-    "panic_on_open": { "type": "boolean", "default": false },
-    "repeat": { "type": "integer", "minimum": 0, "default": 1 },
-    "error_rows": { "type": "array", "items": { "type": "integer", "minimum": 0 } }
-  }
-}"#;
-
 pub fn spec() -> PluginSpec {
     PluginSpec::new(
         "echo",
         env!("CARGO_PKG_VERSION"),
         "Test fixture: returns the rows in its configuration. Not for production use.",
     )
-    .config_schema(SCHEMA)
+    .config_schema_of::<Config>()
     .capability("test-fixture")
 }
 

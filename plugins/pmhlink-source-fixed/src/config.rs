@@ -1,128 +1,96 @@
-//! The `fixed-width` plugin's configuration, its JSON Schema, and the rules serde cannot
-//! express.
+//! The `fixed-width` plugin's configuration (its doc comments are the plugin's schema and its
+//! page, `docs/plugins/fixed-width.md`), and the rules serde cannot express.
 
 use std::{ops::Range, path::PathBuf};
 
 use pmhlink_pdk::PluginError;
 use pmhlink_rules::text::encode_cp932;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::decode::Encoding;
 
-/// As written in the pipeline file.
-#[derive(Debug, Deserialize)]
+/// # fixed-width source
+///
+/// Streams one fixed-width file as rows of text cells. Offsets and lengths count bytes (a
+/// CP932 full-width character is two); a field that would split a character, a short line or
+/// a malformed byte is a row error naming line, field and byte, never a guess. The file has no
+/// header: `check` opens it and reads its first record, `discover` gives the `fields` names.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The fixed-width file to read.
+    #[schemars(length(min = 1))]
     pub path: PathBuf,
+    /// Text encoding of the fields.
     #[serde(default)]
     pub encoding: Encoding,
+    /// How records are separated. A record ending otherwise than declared is a row error.
     #[serde(default)]
     pub line_ending: LineEnding,
+    /// Bytes per record, without the line ending. Required with `line_ending = "none"`; when
+    /// given, a record of another length is a row error and every field must fit in it.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub record_length: Option<usize>,
+    /// Selects records by a type field: only records whose type is in `keep` are yielded; the
+    /// others (header and trailer records) are skipped silently.
     #[serde(default)]
     pub record_type: Option<RecordType>,
+    /// The cells of a row, in this order. Fields may overlap or leave gaps.
+    #[schemars(length(min = 1))]
     pub fields: Vec<Field>,
+    /// Strip leading and trailing ASCII spaces and ideographic spaces (U+3000) from each
+    /// decoded field.
     #[serde(default = "yes")]
     pub trim: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+/// How records are separated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LineEnding {
+    /// CR LF.
     #[default]
     Crlf,
+    /// LF.
     Lf,
     /// Records back to back, `record_length` bytes each.
     None,
 }
 
-#[derive(Debug, Deserialize)]
+/// The type field that selects records.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordType {
+    /// Byte offset of the type field from the start of the record.
     pub offset: usize,
+    /// Length of the type field in bytes.
+    #[schemars(range(min = 1))]
     pub length: usize,
+    /// Type values of the records to yield, e.g. `["D"]`; compared byte for byte after
+    /// dropping trailing ASCII spaces.
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub keep: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// One cell of a row.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Field {
+    /// Column name; unique.
+    #[schemars(length(min = 1))]
     pub name: String,
+    /// Byte offset from the start of the record.
     pub offset: usize,
+    /// Length in bytes.
+    #[schemars(range(min = 1))]
     pub length: usize,
 }
 
 fn yes() -> bool {
     true
 }
-
-pub const SCHEMA: &str = r#"{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "fixed-width source",
-  "description": "Streams one fixed-width file as rows of text cells. Offsets and lengths count bytes (a CP932 full-width character is two); a field that would split a character, a short line or a malformed byte is a row error naming line, field and byte, never a guess.",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["path", "fields"],
-  "properties": {
-    "path": {
-      "type": "string",
-      "minLength": 1,
-      "description": "The fixed-width file to read."
-    },
-    "encoding": {
-      "enum": ["cp932", "utf-8"],
-      "default": "cp932",
-      "description": "Text encoding of the fields: `cp932` is Windows-31J (Shift_JIS with the NEC and IBM extensions)."
-    },
-    "line_ending": {
-      "enum": ["crlf", "lf", "none"],
-      "default": "crlf",
-      "description": "How records are separated: CR LF, LF, or `none` (records back to back, `record_length` bytes each). A record ending otherwise than declared is a row error."
-    },
-    "record_length": {
-      "type": "integer",
-      "minimum": 1,
-      "description": "Bytes per record, without the line ending. Required with `line_ending = \"none\"`; when given, a record of another length is a row error and every field must fit in it."
-    },
-    "record_type": {
-      "type": "object",
-      "additionalProperties": false,
-      "required": ["offset", "length", "keep"],
-      "description": "Selects records by a type field: only records whose type is in `keep` are yielded; the others (header and trailer records) are skipped silently.",
-      "properties": {
-        "offset": { "type": "integer", "minimum": 0, "description": "Byte offset of the type field from the start of the record." },
-        "length": { "type": "integer", "minimum": 1, "description": "Length of the type field in bytes." },
-        "keep": {
-          "type": "array",
-          "items": { "type": "string", "minLength": 1 },
-          "minItems": 1,
-          "description": "Type values of the records to yield, e.g. [\"D\"]; compared byte for byte after dropping trailing ASCII spaces."
-        }
-      }
-    },
-    "fields": {
-      "type": "array",
-      "minItems": 1,
-      "description": "The cells of a row, in this order. Fields may overlap or leave gaps.",
-      "items": {
-        "type": "object",
-        "additionalProperties": false,
-        "required": ["name", "offset", "length"],
-        "properties": {
-          "name": { "type": "string", "minLength": 1, "description": "Column name; unique." },
-          "offset": { "type": "integer", "minimum": 0, "description": "Byte offset from the start of the record." },
-          "length": { "type": "integer", "minimum": 1, "description": "Length in bytes." }
-        }
-      }
-    },
-    "trim": {
-      "type": "boolean",
-      "default": true,
-      "description": "Strip leading and trailing ASCII spaces and ideographic spaces (U+3000) from each decoded field."
-    }
-  }
-}"#;
 
 #[derive(Debug, Clone)]
 pub struct FieldSpec {
@@ -229,12 +197,7 @@ impl Config {
             None => None,
             Some(t) => Some(type_filter(t, self.encoding, self.record_length)?),
         };
-        let file_name = self
-            .path
-            .file_name()
-            .unwrap_or(self.path.as_os_str())
-            .to_string_lossy()
-            .into_owned();
+        let file_name = pmhlink_pdk::fs::file_name(&self.path);
         Ok(Settings {
             path: self.path,
             file_name,

@@ -3,13 +3,18 @@
 use std::borrow::Cow;
 
 use pmhlink_rules::text::SourceEncoding;
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+/// Text encoding of the fields.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 pub enum Encoding {
+    /// Windows-31J (Shift_JIS with the NEC and IBM extensions); a file starting with a UTF-8
+    /// byte order mark is refused.
     #[default]
     #[serde(rename = "cp932")]
     Cp932,
+    /// UTF-8; a leading byte order mark is dropped.
     #[serde(rename = "utf-8")]
     Utf8,
 }

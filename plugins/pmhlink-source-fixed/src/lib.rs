@@ -16,14 +16,13 @@
 //! character is two). The plugin only cuts and decodes (architecture invariant 1): a field
 //! boundary inside a double-byte character, a short line or a malformed byte is a row error
 //! naming the line, field and byte offset — never a guess, never the content. An empty file
-//! gives zero rows; whether that is an error is the host's call. See [`config::SCHEMA`].
+//! gives zero rows; whether that is an error is the host's call. Every key is documented in
+//! `docs/plugins/fixed-width.md`, generated from [`Config`].
 
 pub mod config;
 mod decode;
 mod records;
 mod row;
-
-use std::fs::File;
 
 use pmhlink_pdk::{
     PluginError, PluginSpec, SourcePlugin,
@@ -35,16 +34,13 @@ use config::Settings;
 use records::Records;
 use row::Cutter;
 
-/// A batch is cut well before `BatchBuilder`'s 4 GiB text limit, whatever `max_rows` says.
-const BATCH_TEXT_LIMIT: usize = 64 << 20;
-
 pub fn spec() -> PluginSpec {
     PluginSpec::new(
         "fixed-width",
         env!("CARGO_PKG_VERSION"),
         "Reads a fixed-width file (CP932 or UTF-8 byte layouts), decoding every field strictly.",
     )
-    .config_schema(config::SCHEMA)
+    .config_schema_of::<Config>()
     .capability("cp932")
     .capability("utf-8")
 }
@@ -66,25 +62,10 @@ pub struct FixedSource {
     finished: bool,
 }
 
-impl FixedSource {
-    /// Only a regular file: a FIFO would block the run, a folder or a device is no export.
-    fn open_file(&self) -> Result<File, PluginError> {
-        pmhlink_pdk::fs::open_regular_file(&self.settings.path)
-    }
-}
-
 impl SourcePlugin for FixedSource {
     fn check(&self) -> Result<(), PluginError> {
-        let file = self.open_file()?;
         // Read one record, so an unreadable file fails here rather than mid-run.
-        let s = &self.settings;
-        Records::new(file, s.line_ending, s.record_length)
-            .next_record()
-            .map(drop)
-            .map_err(|e| {
-                PluginError::io(format!("cannot read {}: {e}", s.path.display()))
-                    .at(s.path.display().to_string())
-            })
+        Records::open(&self.settings)?.next_record().map(drop)
     }
 
     fn discover(&self) -> Result<Vec<String>, PluginError> {
@@ -103,21 +84,13 @@ impl SourcePlugin for FixedSource {
         let s = &self.settings;
         let records = match &mut self.records {
             Some(records) => records,
-            None => self.records.insert(Records::new(
-                Self::open_file(self)?,
-                s.line_ending,
-                s.record_length,
-            )),
+            None => self.records.insert(Records::open(s)?),
         };
         let rows = max_rows.min(1 << 16);
         let width = s.fields.len();
         let mut batch = BatchBuilder::with_capacity(rows, rows * width, rows * width * 8);
-        while batch.rows() < max_rows && batch.text_len() < BATCH_TEXT_LIMIT {
-            let record = records.next_record().map_err(|e| {
-                PluginError::io(format!("{}: read failed: {e}", s.file_name))
-                    .at(s.file_name.as_str())
-            })?;
-            let Some(record) = record else {
+        while pmhlink_pdk::batch::has_room(&batch, max_rows) {
+            let Some(record) = records.next_record()? else {
                 self.finished = true;
                 break;
             };

@@ -1,15 +1,20 @@
-//! Splits the file into records, streaming: by line ending, or by `record_length` when there
-//! is none. CP932 never uses CR or LF as a trail byte, so splitting the raw bytes is safe.
+//! Splits the file into records, streaming: by line ending (through the pdk's line reader, so
+//! BOM, CR LF and the DOS end-of-file mark follow the rules every line-based source follows),
+//! or by `record_length` when there is none. CP932 never uses CR or LF as a trail byte, so
+//! splitting the raw bytes is safe.
 
 use std::{
     fs::File,
-    io::{self, BufRead, BufReader, Read},
+    io::{BufReader, Read},
 };
 
-use crate::config::LineEnding;
+use pmhlink_pdk::{
+    PluginError,
+    lines::{Bom, Ending, LineReader, handle_bom, is_eof_mark},
+};
 
-/// DOS end-of-file mark some legacy exporters still append after the last record.
-const CTRL_Z: &[u8] = b"\x1A";
+use crate::{config::LineEnding, config::Settings, decode::Encoding};
+
 /// Large reads: an export is tens to hundreds of MB read once, front to back.
 const BUFFER: usize = 1 << 16;
 
@@ -21,63 +26,99 @@ pub struct Record<'a> {
     pub wrong_ending: Option<&'static str>,
 }
 
-pub struct Records {
-    input: BufReader<File>,
-    ending: LineEnding,
-    record_length: usize,
-    buf: Vec<u8>,
-    number: u64,
+pub enum Records {
+    Lines {
+        lines: LineReader<File>,
+        declared: LineEnding,
+    },
+    /// `line_ending = "none"`: records back to back.
+    Length {
+        input: BufReader<File>,
+        file: String,
+        length: usize,
+        buf: Vec<u8>,
+        number: u64,
+    },
 }
 
 impl Records {
-    pub fn new(file: File, ending: LineEnding, record_length: Option<usize>) -> Self {
-        Self {
-            input: BufReader::with_capacity(BUFFER, file),
-            ending,
-            record_length: record_length.unwrap_or(0),
-            buf: Vec::new(),
-            number: 0,
+    /// Opens the file (only a regular file: a FIFO would block the run) and drops a UTF-8
+    /// BOM (refused with `cp932`).
+    pub fn open(settings: &Settings) -> Result<Self, PluginError> {
+        let bom = match settings.encoding {
+            Encoding::Utf8 => Bom::Strip,
+            Encoding::Cp932 => Bom::Refuse,
+        };
+        if settings.line_ending == LineEnding::None {
+            let file = pmhlink_pdk::fs::open_regular_file(&settings.path)?;
+            Self::by_length(file, &settings.file_name, bom, settings.record_length)
+        } else {
+            Ok(Records::Lines {
+                lines: LineReader::open(&settings.path, bom)?,
+                declared: settings.line_ending,
+            })
         }
     }
 
-    pub fn next_record(&mut self) -> io::Result<Option<Record<'_>>> {
-        self.buf.clear();
-        let terminated = match self.ending {
-            LineEnding::None => {
-                let want = self.record_length as u64;
-                (&mut self.input).take(want).read_to_end(&mut self.buf)?;
-                true
+    fn by_length(
+        file: File,
+        name: &str,
+        bom: Bom,
+        length: Option<usize>,
+    ) -> Result<Self, PluginError> {
+        let mut input = BufReader::with_capacity(BUFFER, file);
+        handle_bom(&mut input, bom, name)?;
+        Ok(Records::Length {
+            input,
+            file: name.to_owned(),
+            length: length.unwrap_or(0),
+            buf: Vec::new(),
+            number: 0,
+        })
+    }
+
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, PluginError> {
+        match self {
+            Records::Lines { lines, declared } => {
+                let declared = *declared;
+                Ok(lines.next_line()?.map(|line| Record {
+                    number: line.number,
+                    bytes: line.bytes,
+                    wrong_ending: match (declared, line.ending) {
+                        (LineEnding::Crlf, Ending::Lf) => Some("LF"),
+                        (LineEnding::Lf, Ending::CrLf) => Some("CRLF"),
+                        _ => None,
+                    },
+                }))
             }
-            LineEnding::Crlf | LineEnding::Lf => {
-                self.input.read_until(b'\n', &mut self.buf)?;
-                self.buf.ends_with(b"\n")
-            }
-        };
-        if self.buf.is_empty() || (self.buf == CTRL_Z && self.input.fill_buf()?.is_empty()) {
-            return Ok(None);
-        }
-        self.number += 1;
-        let mut wrong_ending = None;
-        if self.ending != LineEnding::None && terminated {
-            self.buf.pop();
-            let cr = self.buf.ends_with(b"\r");
-            match (self.ending, cr) {
-                (LineEnding::Crlf, true) => {
-                    self.buf.pop();
+            Records::Length {
+                input,
+                file,
+                length,
+                buf,
+                number,
+            } => {
+                buf.clear();
+                let at = *number + 1;
+                let failed = |e: std::io::Error| {
+                    PluginError::io(format!("{file}: read failed at record {at}: {e}"))
+                        .at(format!("{file}:{at}"))
+                };
+                (&mut *input)
+                    .take(*length as u64)
+                    .read_to_end(buf)
+                    .map_err(failed)?;
+                if buf.is_empty() || is_eof_mark(buf, input).map_err(failed)? {
+                    return Ok(None);
                 }
-                (LineEnding::Crlf, false) => wrong_ending = Some("LF"),
-                (_, true) => {
-                    self.buf.pop();
-                    wrong_ending = Some("CRLF");
-                }
-                _ => {}
+                *number = at;
+                Ok(Some(Record {
+                    number: at,
+                    bytes: buf,
+                    wrong_ending: None,
+                }))
             }
         }
-        Ok(Some(Record {
-            number: self.number,
-            bytes: &self.buf,
-            wrong_ending,
-        }))
     }
 }
 
@@ -95,7 +136,13 @@ mod tests {
         let mut file = tempfile::tempfile().unwrap();
         file.write_all(data).unwrap();
         file.rewind().unwrap();
-        let mut records = Records::new(file, ending, len);
+        let mut records = match ending {
+            LineEnding::None => Records::by_length(file, "x.dat", Bom::Refuse, len).unwrap(),
+            declared => Records::Lines {
+                lines: LineReader::new("x.dat", file, Bom::Refuse).unwrap(),
+                declared,
+            },
+        };
         let mut out = Vec::new();
         while let Some(r) = records.next_record().unwrap() {
             out.push((r.number, r.bytes.to_vec(), r.wrong_ending));

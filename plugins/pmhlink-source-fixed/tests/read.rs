@@ -416,18 +416,15 @@ fn spec_and_schema_describe_every_key() {
     for (key, property) in properties {
         assert!(described(property), "{key}");
     }
-    for (key, property) in schema["properties"]["record_type"]["properties"]
-        .as_object()
-        .unwrap()
-    {
-        assert!(described(property), "record_type.{key}");
+    // Nested tables are definitions of their own, refusing unknown keys too.
+    for (table, at) in [("RecordType", "record_type"), ("Field", "fields[]")] {
+        let def = &schema["$defs"][table];
+        assert_eq!(def["additionalProperties"], false, "{at}");
+        for (key, property) in def["properties"].as_object().unwrap() {
+            assert!(described(property), "{at}.{key}");
+        }
     }
-    for (key, property) in schema["properties"]["fields"]["items"]["properties"]
-        .as_object()
-        .unwrap()
-    {
-        assert!(described(property), "fields[].{key}");
-    }
+    assert_eq!(schema["required"], json!(["path", "fields"]));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("all.dat");
     std::fs::write(&path, "Dab Habc").unwrap();
@@ -438,4 +435,14 @@ fn spec_and_schema_describe_every_key() {
     assert_eq!(keys, properties.keys().collect::<Vec<_>>());
     let read = read_all(&mut open(&all).unwrap(), 10).unwrap();
     assert_eq!(read.rows, [(1, vec!["ab".to_owned()])]);
+}
+
+#[test]
+fn the_settings_page_is_up_to_date() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plugins/fixed-width.md");
+    if let Err(stale) =
+        pmhlink_pdk::docs::spec_page_is_current(&pmhlink_source_fixed::spec(), &path)
+    {
+        panic!("{stale}");
+    }
 }

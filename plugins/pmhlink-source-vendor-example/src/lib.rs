@@ -13,27 +13,31 @@
 //! The plugin only reads: it turns lines into rows of text cells and says which line each row
 //! came from. Era dates, half-width kana, check digits — all meaning — stay in the host.
 
-use std::{
-    fs::File,
-    io::{BufRead, BufReader},
-    path::Path,
-};
+use std::{fs::File, path::Path};
 
 use pmhlink_pdk::{
     PluginError, PluginSpec, SourcePlugin,
     api::{BatchBuilder, RBatch},
+    lines::{Bom, LineReader},
 };
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-/// The plugin's configuration: the source's `config` table in the pipeline file, which the
+/// # acme-tsv source
+///
+/// Reads the export of Acme 福祉システム: tab-separated UTF-8, the first line a `#` comment
+/// naming the columns.
+///
+/// The plugin's configuration is the source's `config` table in the pipeline file, which the
 /// host hands over as JSON. `deny_unknown_fields` turns a misspelt key into an error instead
-/// of a silently ignored setting. Keep `config.schema.json` in step with this struct.
-#[derive(Debug, Deserialize)]
+/// of a silently ignored setting; the doc comments are the schema's descriptions.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The export file.
+    /// The export file (tab-separated UTF-8, first line `# column<TAB>column…`).
+    #[schemars(length(min = 1))]
     pub path: String,
-    /// Skip lines starting with `#` after the header (default: yes).
+    /// Skip later lines starting with `#` (Acme writes a `# 出力件数` trailer).
     #[serde(default = "yes")]
     pub skip_comments: bool,
 }
@@ -48,16 +52,9 @@ pub fn spec() -> PluginSpec {
         env!("CARGO_PKG_VERSION"),
         "Acme 福祉システム export: tab-separated UTF-8 with a `#` header line",
     )
-    .config_schema(include_str!("config.schema.json"))
+    .config_schema_of::<Config>()
     .capability("utf-8")
 }
-
-/// Batches stop growing at this much cell text, whatever `max_rows` says, so memory stays
-/// bounded on files with very long lines (and far below the batch format's 4 GiB limit).
-const MAX_BATCH_BYTES: usize = 8 << 20;
-
-/// UTF-8 byte order mark, which Windows tools often put before the header.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub struct AcmeTsv {
     config: Config,
@@ -66,7 +63,7 @@ pub struct AcmeTsv {
 }
 
 struct Reading {
-    lines: Lines,
+    lines: LineReader<File>,
     width: usize,
 }
 
@@ -85,19 +82,17 @@ pub fn open(config: Config) -> Result<AcmeTsv, PluginError> {
 
 impl AcmeTsv {
     /// Opens the file and reads the header: the reader positioned on line 2, and the columns.
-    fn start(&self) -> Result<(Lines, Vec<String>), PluginError> {
-        let path = Path::new(&self.config.path);
-        // Only a regular file: a FIFO would block the run (the pdk checks without blocking).
-        let file = pmhlink_pdk::fs::open_regular_file(path)?;
-        let mut lines = Lines::new(path, file);
-        let at_header = format!("{}:1", file_name(path));
+    fn start(&self) -> Result<(LineReader<File>, Vec<String>), PluginError> {
+        // Only a regular file (a FIFO would block the run); a UTF-8 BOM is dropped.
+        let mut lines = LineReader::open(Path::new(&self.config.path), Bom::Strip)?;
+        let at_header = format!("{}:1", lines.file());
         let missing =
             || PluginError::data("expected a `#` header line naming the columns").at(&at_header);
-        let (_, header) = lines.next()?.ok_or_else(missing)?;
-        let header = header.strip_prefix(BOM).unwrap_or(header);
-        let header = header.strip_prefix(b"#").ok_or_else(missing)?;
-        let header = std::str::from_utf8(header)
-            .map_err(|_| PluginError::data("the header line is not valid UTF-8").at(&at_header))?;
+        let header = lines.next_line()?.ok_or_else(missing)?;
+        let header = header
+            .utf8()
+            .map_err(|e| PluginError::data(e.to_string()).at(&at_header))?;
+        let header = header.strip_prefix('#').ok_or_else(missing)?;
         let columns: Vec<String> = header.split('\t').map(|c| c.trim().to_owned()).collect();
         if columns.iter().any(String::is_empty) {
             return Err(PluginError::data("the header names an empty column").at(&at_header));
@@ -129,14 +124,16 @@ impl SourcePlugin for AcmeTsv {
         };
         let width = *width;
         let mut batch = BatchBuilder::new();
-        while batch.rows() < max_rows && batch.text_len() < MAX_BATCH_BYTES {
-            let Some((line, bytes)) = lines.next()? else {
+        // At most `max_rows` rows and the pdk's text limit per batch.
+        while pmhlink_pdk::batch::has_room(&batch, max_rows) {
+            let Some(line) = lines.next_line()? else {
                 break;
             };
-            if bytes.is_empty() || (skip_comments && bytes.starts_with(b"#")) {
+            if line.bytes.is_empty() || (skip_comments && line.bytes.starts_with(b"#")) {
                 continue;
             }
-            match std::str::from_utf8(bytes) {
+            let number = line.number;
+            match line.utf8() {
                 Ok(text) => {
                     let mut cells = 0;
                     for cell in text.split('\t') {
@@ -146,68 +143,18 @@ impl SourcePlugin for AcmeTsv {
                     if cells != width {
                         // Positions and counts only: the cells are personal data.
                         batch.row_error(format!(
-                            "line {line}: {cells} cells where the header names {width}"
+                            "line {number}: {cells} cells where the header names {width}"
                         ));
                     }
                 }
-                // The row stays in the batch, without cells, so the host can count and report it.
-                Err(err) => batch.row_error(format!(
-                    "line {line}, byte {}: not valid UTF-8",
-                    err.valid_up_to() + 1
-                )),
+                // The row stays in the batch, without cells, so the host can count and report
+                // it. The error names the line and byte: `line 4, byte 5: not valid UTF-8`.
+                Err(not_utf8) => batch.row_error(not_utf8.to_string()),
             }
-            batch.end_row(line);
+            batch.end_row(number);
         }
         // `None` only at the end: a batch holds at least one row.
         Ok((batch.rows() > 0).then(|| batch.finish()))
-    }
-}
-
-/// The file's name for positions in it (`export.tsv:12`); a failure to open the file names
-/// the whole configured path instead, which is what the operator has to fix.
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .unwrap_or(path.as_os_str())
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// Lines as bytes (decoding is per row, so one bad byte costs one row, not the file), without
-/// their `\n` or `\r\n`, with their numbers counted from 1.
-struct Lines {
-    reader: BufReader<File>,
-    buf: Vec<u8>,
-    number: u64,
-    name: String,
-}
-
-impl Lines {
-    fn new(path: &Path, file: File) -> Self {
-        Self {
-            reader: BufReader::new(file),
-            buf: Vec::new(),
-            number: 0,
-            name: file_name(path),
-        }
-    }
-
-    fn next(&mut self) -> Result<Option<(u64, &[u8])>, PluginError> {
-        self.buf.clear();
-        let read = self
-            .reader
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|err| {
-                PluginError::from(err).at(format!("{}:{}", self.name, self.number + 1))
-            })?;
-        if read == 0 {
-            return Ok(None);
-        }
-        self.number += 1;
-        let line = self.buf.strip_suffix(b"\n").unwrap_or(&self.buf);
-        Ok(Some((
-            self.number,
-            line.strip_suffix(b"\r").unwrap_or(line),
-        )))
     }
 }
 
@@ -234,23 +181,19 @@ mod tests {
 
     #[test]
     fn damaged_rows_become_row_errors_without_content() {
-        let mut src = source("damaged.tsv", true);
-        let batch = src.next_batch(100).unwrap().unwrap();
-        assert_eq!(batch.rows(), 3);
-        let errors: Vec<_> = batch
-            .row_errors()
-            .iter()
-            .map(|e| (e.row, e.message.as_str()))
-            .collect();
+        // The pdk's test helper reads to the end, checking each batch as the host does.
+        let read = pmhlink_pdk::testing::read_to_end(&mut source("damaged.tsv", true), 2).unwrap();
+        assert_eq!(read.batches, [2, 1]);
+        assert_eq!(read.lines(), [2, 3, 4]);
         assert_eq!(
-            errors,
+            read.errors(),
             [
-                (1, "line 3: 2 cells where the header names 3"),
-                (2, "line 4, byte 5: not valid UTF-8"),
+                (3, "line 3: 2 cells where the header names 3"),
+                (4, "line 4, byte 5: not valid UTF-8"),
             ]
         );
-        assert_eq!(batch.row(2).count(), 0);
-        assert!(src.next_batch(100).unwrap().is_none());
+        // An undecodable row keeps no cells.
+        assert!(read.rows[2].cells.is_empty());
     }
 
     #[test]

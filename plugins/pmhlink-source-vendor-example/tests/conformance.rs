@@ -64,5 +64,25 @@ fn conforms() {
         )
         .fixture(json!({"path": fixture("three-rows.tsv")}), COLUMNS, rows())
         .fixture(json!({"path": fixture("bom-crlf.tsv")}), COLUMNS, rows())
+        // A damaged export: the rows are still yielded, with row errors naming their lines.
+        .fixture_with_errors(
+            json!({"path": fixture("damaged.tsv")}),
+            ["a", "b", "c"],
+            vec![vec!["1", "2", "3"], vec!["4", "5"], vec![]],
+            [(3, "line 3: 2 cells"), (4, "line 4, byte 5")],
+        )
         .run();
+}
+
+/// The plugin's settings page, kept beside the crate like a vendor would keep it: generated
+/// from the settings struct, and this test fails when it is stale (`PMHLINK_BLESS=1 cargo
+/// test` rewrites it).
+#[test]
+fn the_settings_page_is_up_to_date() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("SETTINGS.md");
+    if let Err(stale) =
+        pmhlink_pdk::docs::spec_page_is_current(&pmhlink_source_vendor_example::spec(), &path)
+    {
+        panic!("{stale}");
+    }
 }
