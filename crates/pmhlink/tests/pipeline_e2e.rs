@@ -481,6 +481,32 @@ fn an_unknown_plugin_is_a_configuration_error() {
     );
 }
 
+/// A plugin refusing its settings is reported at the key of the pipeline file (not at a position
+/// in the JSON the host hands the plugin), for a source and for a sink, and exits 2.
+#[test]
+fn a_plugin_settings_error_names_its_key_in_the_pipeline_file() {
+    let cases = [
+        (
+            "encoding = \"cp932\"\nrecord_length = 211",
+            "encoding = \"cp932\"\nrecord_length = \"211\"",
+            "config error at sources.residents.config.record_length",
+        ),
+        (
+            "dir = \"outbox\"",
+            "dir = \"outbox\"\nfile_name = \"{api}-{date}.{ext}\"",
+            "config error at sinks[0].config.file_name",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let m = Municipality::new(5, 0.0);
+        m.edit_pipeline(from, to);
+        let out = m.pmhlink("check");
+        assert_eq!(out.status, 2, "{}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(expected), "{}", out.stderr);
+        assert!(!out.stderr.contains("column"), "{}", out.stderr);
+    }
+}
+
 #[test]
 fn an_empty_export_aborts_and_sends_nothing() {
     let m = Municipality::new(20, 0.0);
