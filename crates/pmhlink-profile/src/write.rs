@@ -19,7 +19,7 @@ pub struct Batch {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error(
-        "record {index} alone is {bytes} bytes, over the profile's limit of {limit} bytes per call"
+        "record {index} alone is {bytes} bytes, over the limit of {limit} bytes per payload (the pipeline's `batch.max_bytes`, else the profile's `limits.max_bytes`)"
     )]
     RecordTooLarge {
         index: usize,

@@ -1,7 +1,8 @@
 //! Batch size and the interface profile through the real binary: `[batch]` cuts a run's
 //! payloads within the profile's limits, and a value above them (or zero) is refused by
 //! `check`, `lint --pipeline`, `run` and `profile --pipeline` alike, naming the key and the
-//! limit; `pmhlink profile` prints the built-in profile as it is stored.
+//! limit; a record larger than the byte limit stops the delivery until the limit is raised;
+//! `pmhlink profile` prints the built-in profile as it is stored.
 
 mod common;
 
@@ -214,4 +215,35 @@ fn profile_prints_the_built_in_profile_as_it_is_stored() {
         profile.limits.max_records
     );
     assert!(shown.stdout.contains(&records), "{}", shown.stdout);
+}
+
+/// A byte limit smaller than one record stops the day's delivery before anything is sent
+/// (exit 4, naming the key); once the limit is raised, the next run delivers that day.
+#[test]
+fn a_record_above_the_byte_limit_stops_delivery_until_the_limit_is_raised() {
+    let town = Town::new(10, 4, PROFILE_RECORDS);
+    town.edit_pipeline("[report]", "[batch]\nmax_bytes = 200\n\n[report]");
+    let stopped = town.run(DATE, &[]);
+    let said = format!("{}{}", stopped.stdout, stopped.stderr);
+    assert_eq!(stopped.status, 4, "{said}");
+    assert!(said.contains("over the limit of 200 bytes"), "{said}");
+    assert!(said.contains("`batch.max_bytes`"), "{said}");
+    assert!(!town.path(&format!("outbox/{RUN_ID}")).exists(), "{said}");
+
+    town.edit_pipeline("max_bytes = 200", "max_bytes = 100000");
+    let resumed = town.run(DATE, &[]);
+    assert_eq!(resumed.status, 0, "{}{}", resumed.stdout, resumed.stderr);
+    let files = payloads(&town.path(&format!("outbox/{RUN_ID}")));
+    let sent: usize = files
+        .iter()
+        .map(|f| {
+            serde_json::from_slice::<Vec<Value>>(&std::fs::read(f).unwrap())
+                .unwrap()
+                .len()
+        })
+        .sum();
+    // The second attempt delivers the plan the first one committed, and reports the day.
+    let report = town.report(RUN_ID, "report.2.json");
+    assert!(sent > 0);
+    assert_eq!(report["diff"]["register"], sent, "{report:#}");
 }
