@@ -50,21 +50,39 @@ pub fn scratch(target: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-/// Fails when `message` (with the `allowed` name taken out) quotes what the file held: a run of
-/// eight digits (how identifiers and My Numbers look) or six bytes with non-ASCII in them (how
-/// names and kana look).
+/// Fails when `message` (with the `allowed` name taken out) quotes what the file held: a run
+/// of eight digits (how identifiers and My Numbers look), or two non-ASCII characters in a
+/// row (how names and kana look), found in the file as UTF-8 or decoded from CP932. Only the
+/// message's own runs are looked up, so a message in plain ASCII costs next to nothing.
 pub fn assert_quotes_nothing(message: &str, data: &[u8], allowed: &str) {
     let message = message.replace(allowed, "");
-    let quoted = |window: &[u8]| std::str::from_utf8(window).is_ok_and(|w| message.contains(w));
-    let digits = data.windows(8).filter(|w| w.iter().all(u8::is_ascii_digit));
-    let text = data.windows(6).filter(|w| !w.is_ascii());
-    for window in digits.chain(text) {
-        assert!(!quoted(window), "a message quotes the file's content");
+    let chars: Vec<char> = message.chars().collect();
+    let mut runs: Vec<String> = Vec::new();
+    for group in chars.chunk_by(|a, b| a.is_ascii_digit() == b.is_ascii_digit()) {
+        if group.len() >= 8 && group[0].is_ascii_digit() {
+            runs.push(group.iter().collect());
+        }
+    }
+    for group in chars.chunk_by(|a, b| a.is_ascii() == b.is_ascii()) {
+        if group.len() >= 2 && !group[0].is_ascii() {
+            runs.extend(group.windows(2).map(|w| w.iter().collect::<String>()));
+        }
+    }
+    if runs.is_empty() {
+        return;
+    }
+    let utf8 = String::from_utf8_lossy(data);
+    let (cp932, _, _) = encoding_rs::SHIFT_JIS.decode(data);
+    for run in runs {
+        assert!(
+            !utf8.contains(&run) && !cp932.contains(&run),
+            "a message quotes the file's content"
+        );
     }
 }
 
 /// Reads a source to its end the way the host does, checking every batch's shape, that lines
-/// never go backwards, and that no row error or read error quotes the file.
+/// never go backwards, and that no row error or read error quotes `data` (the file's rows).
 pub fn drain(source: &mut dyn pmhlink_pdk::SourcePlugin, data: &[u8], file_name: &str) {
     if let Err(e) = source.check() {
         assert_quotes_nothing(&e.to_string(), data, file_name);

@@ -10,19 +10,25 @@ use sha2::{Digest, Sha256};
 
 /// The plugins an operator runs; the test fixtures, the echo source and the vendor example
 /// stay out.
-pub const SHIPPED_PLUGINS: [&str; 4] = [
+pub const SHIPPED_PLUGINS: [&str; 5] = [
     "pmhlink-source-csv",
     "pmhlink-source-fixed",
+    "pmhlink-source-sqlite",
     "pmhlink-sink-file",
     "pmhlink-sink-api",
 ];
 
 /// Files copied as they are, from the repository root, to the same place in the bundle.
-const SHIPPED_FILES: [&str; 7] = [
+const SHIPPED_FILES: [&str; 12] = [
     "README.md",
     "docs/pipeline-reference.md",
     "docs/findings.md",
     "docs/plugin-guide.md",
+    "docs/plugins/csv.md",
+    "docs/plugins/fixed-width.md",
+    "docs/plugins/sqlite.md",
+    "docs/plugins/file.md",
+    "docs/plugins/pmh-api.md",
     "docs/ARCHITECTURE.md",
     "examples/sakurano/pipeline.toml",
     "crates/pmhlink-profile/profiles/pmh-default.toml",

@@ -32,6 +32,7 @@ const TOP: &[&str] = &[
     "crates/",
     "plugins/",
     "xtask/",
+    "fuzz/",
     "docs/",
     "examples/",
     ".ci/",
@@ -66,7 +67,7 @@ fn walk(dir: &Path, into: &mut Vec<PathBuf>) {
 /// The project's `.rs` files, relative to the root, with `/` separators.
 fn rust_files(root: &Path) -> Vec<String> {
     let mut files = Vec::new();
-    for top in ["crates", "plugins", "xtask"] {
+    for top in ["crates", "plugins", "xtask", "fuzz"] {
         walk(&root.join(top), &mut files);
     }
     files

@@ -72,11 +72,27 @@ pub fn outside_jis_x0208(s: &str) -> impl Iterator<Item = char> + '_ {
     })
 }
 
-/// The text encodings vendor exports come in, decoded strictly: a malformed byte is an error
-/// at its offset, never U+FFFD.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The text encodings vendor exports and databases come in, decoded strictly: a malformed
+/// byte is an error at its offset, never U+FFFD. Every source plugin's `encoding` setting is
+/// this type, so the names (`utf-8`, `cp932`) and their meaning are one.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum SourceEncoding {
+    /// UTF-8.
+    #[default]
+    #[serde(rename = "utf-8")]
     Utf8,
+    /// Windows-31J (Shift_JIS with the NEC and IBM extensions).
+    #[serde(rename = "cp932")]
     Cp932,
 }
 

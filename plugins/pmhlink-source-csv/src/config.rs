@@ -21,7 +21,8 @@ pub struct Config {
     /// The CSV file to read.
     #[schemars(length(min = 1))]
     pub path: PathBuf,
-    /// Text encoding of the file.
+    /// Text encoding of the file. A UTF-8 byte order mark is dropped; with `cp932`, a file
+    /// starting with one is refused.
     #[serde(default)]
     pub encoding: Encoding,
     /// Field separator: one ASCII character other than CR and LF, e.g. `","`, `";"` or

@@ -1,42 +1,8 @@
 //! Strict cell decoding: a malformed byte is reported by offset, never replaced by U+FFFD.
 
-use std::borrow::Cow;
-
-use pmhlink_rules::text::SourceEncoding;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-/// Text encoding of the file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum Encoding {
-    /// UTF-8; a leading byte order mark is dropped.
-    #[default]
-    #[serde(rename = "utf-8")]
-    Utf8,
-    /// Windows-31J (Shift_JIS with the NEC and IBM extensions); a file starting with a UTF-8
-    /// byte order mark is refused.
-    #[serde(rename = "cp932")]
-    Cp932,
-}
-
-impl Encoding {
-    fn codec(self) -> SourceEncoding {
-        match self {
-            Encoding::Utf8 => SourceEncoding::Utf8,
-            Encoding::Cp932 => SourceEncoding::Cp932,
-        }
-    }
-
-    /// For messages: `malformed CP932 byte`.
-    pub fn name(self) -> &'static str {
-        self.codec().name()
-    }
-
-    /// The text of `bytes`, or the offset of the first malformed byte.
-    pub fn decode(self, bytes: &[u8]) -> Result<Cow<'_, str>, usize> {
-        self.codec().decode(bytes)
-    }
-}
+/// The file's text encoding: the one every source shares. A UTF-8 file's byte order mark is
+/// dropped; a CP932 file starting with one is refused.
+pub use pmhlink_rules::text::SourceEncoding as Encoding;
 
 #[cfg(test)]
 mod tests {

@@ -22,8 +22,9 @@ pub struct Config {
     /// The fixed-width file to read.
     #[schemars(length(min = 1))]
     pub path: PathBuf,
-    /// Text encoding of the fields.
-    #[serde(default)]
+    /// Text encoding of the fields. A UTF-8 byte order mark is dropped; with `cp932`, a file
+    /// starting with one is refused.
+    #[serde(default = "cp932")]
     pub encoding: Encoding,
     /// How records are separated. A record ending otherwise than declared is a row error.
     #[serde(default)]
@@ -86,6 +87,10 @@ pub struct Field {
     /// Length in bytes.
     #[schemars(range(min = 1))]
     pub length: usize,
+}
+
+fn cp932() -> Encoding {
+    Encoding::Cp932
 }
 
 fn yes() -> bool {

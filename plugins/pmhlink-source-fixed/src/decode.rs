@@ -1,75 +1,41 @@
 //! Strict field decoding and character boundaries, by byte offset.
 
-use std::borrow::Cow;
-
-use pmhlink_rules::text::SourceEncoding;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-/// Text encoding of the fields.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-pub enum Encoding {
-    /// Windows-31J (Shift_JIS with the NEC and IBM extensions); a file starting with a UTF-8
-    /// byte order mark is refused.
-    #[default]
-    #[serde(rename = "cp932")]
-    Cp932,
-    /// UTF-8; a leading byte order mark is dropped.
-    #[serde(rename = "utf-8")]
-    Utf8,
-}
+/// The fields' text encoding: the one every source shares.
+pub use pmhlink_rules::text::SourceEncoding as Encoding;
 
 /// CP932 lead bytes: the byte after one is its trail, whatever its value (a trail can be ASCII).
 fn is_cp932_lead(b: u8) -> bool {
     matches!(b, 0x81..=0x9F | 0xE0..=0xFC)
 }
 
-impl Encoding {
-    fn codec(self) -> SourceEncoding {
-        match self {
-            Encoding::Utf8 => SourceEncoding::Utf8,
-            Encoding::Cp932 => SourceEncoding::Cp932,
-        }
+/// For messages: what a character of more than one byte is called.
+pub fn wide(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Utf8 => "multi-byte",
+        Encoding::Cp932 => "double-byte",
     }
+}
 
-    /// For messages: `malformed CP932 byte`.
-    pub fn name(self) -> &'static str {
-        self.codec().name()
-    }
-
-    pub fn wide(self) -> &'static str {
-        match self {
-            Encoding::Utf8 => "multi-byte",
-            Encoding::Cp932 => "double-byte",
-        }
-    }
-
-    /// The text of `bytes`, or the offset of the first malformed byte.
-    pub fn decode(self, bytes: &[u8]) -> Result<Cow<'_, str>, usize> {
-        self.codec().decode(bytes)
-    }
-
-    /// `starts[i]`: a character starts at byte `i` of `line` (`starts[line.len()]`: the last
-    /// character ends with the line). CP932 is walked from the line start, because a trail
-    /// byte can look like anything, ASCII included.
-    pub fn char_starts(self, line: &[u8], starts: &mut Vec<bool>) {
-        starts.clear();
-        starts.resize(line.len() + 1, false);
-        match self {
-            Encoding::Cp932 => {
-                let mut i = 0;
-                while i < line.len() {
-                    starts[i] = true;
-                    i += if is_cp932_lead(line[i]) { 2 } else { 1 };
-                }
-                starts[line.len()] = i == line.len();
+/// `starts[i]`: a character starts at byte `i` of `line` (`starts[line.len()]`: the last
+/// character ends with the line). CP932 is walked from the line start, because a trail
+/// byte can look like anything, ASCII included.
+pub fn char_starts(encoding: Encoding, line: &[u8], starts: &mut Vec<bool>) {
+    starts.clear();
+    starts.resize(line.len() + 1, false);
+    match encoding {
+        Encoding::Cp932 => {
+            let mut i = 0;
+            while i < line.len() {
+                starts[i] = true;
+                i += if is_cp932_lead(line[i]) { 2 } else { 1 };
             }
-            Encoding::Utf8 => {
-                for (start, &b) in starts.iter_mut().zip(line) {
-                    *start = !matches!(b, 0x80..=0xBF);
-                }
-                starts[line.len()] = true;
+            starts[line.len()] = i == line.len();
+        }
+        Encoding::Utf8 => {
+            for (start, &b) in starts.iter_mut().zip(line) {
+                *start = !matches!(b, 0x80..=0xBF);
             }
+            starts[line.len()] = true;
         }
     }
 }
@@ -80,7 +46,7 @@ mod tests {
 
     fn starts(encoding: Encoding, line: &[u8]) -> Vec<usize> {
         let mut s = Vec::new();
-        encoding.char_starts(line, &mut s);
+        char_starts(encoding, line, &mut s);
         s.iter()
             .enumerate()
             .filter(|(_, b)| **b)

@@ -67,7 +67,7 @@ impl Cutter {
         }
         let ascii = bytes.is_ascii();
         if !ascii {
-            settings.encoding.char_starts(bytes, &mut self.starts);
+            crate::decode::char_starts(settings.encoding, bytes, &mut self.starts);
         }
         for field in &settings.fields {
             let (start, end) = (field.bytes.start, field.bytes.end);
@@ -96,7 +96,7 @@ impl Cutter {
             if let Some((edge, at)) = split {
                 batch.row_error(format!(
                     "{file} {what} {line}, field `{name}` (bytes {start}..{end}): {edge} inside a {} character at byte {at}",
-                    settings.encoding.wide()
+                    crate::decode::wide(settings.encoding)
                 ));
                 batch.push_cell("");
                 continue;

@@ -60,6 +60,8 @@ pub fn ensure_plugins() {
                 "-p",
                 "pmhlink-source-fixed",
                 "-p",
+                "pmhlink-source-sqlite",
+                "-p",
                 "pmhlink-sink-file",
                 "-p",
                 "pmhlink-sink-api",

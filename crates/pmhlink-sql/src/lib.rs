@@ -1,0 +1,15 @@
+//! What every database source plugin shares, so that a query on PostgreSQL, MariaDB, SQLite or
+//! an ODBC driver gives exactly what a CSV export gives: text cells, a row position for
+//! errors, strict decoding, and nothing personal or secret in any message.
+//!
+//! - [`DbConfig`]: the one settings shape (connection, password, `query` or `table` +
+//!   `columns`, `fetch_size`, `timeout_secs`, `encoding`), checked into [`DbSettings`].
+//! - [`Value`] and [`write_cell`]: a typed value as the text a mapping expects, the same way in
+//!   every plugin (NULL → empty, padding kept, dates ISO, decimals exact, booleans `0`/`1`,
+//!   binary refused naming its column).
+
+mod settings;
+mod value;
+
+pub use settings::{Connection, DbConfig, DbSettings, Dialect, Encoding, Select};
+pub use value::{CellProblem, Value, write_cell};
