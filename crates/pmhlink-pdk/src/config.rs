@@ -62,6 +62,22 @@ fn redact_value(text: &str) -> String {
     text.to_owned()
 }
 
+/// Checks a list of names a configuration gives under `key` (columns, fields): none blank,
+/// none twice. The error is at `key[i]` and names the repeated name (a setting's value the
+/// operator wrote, never data).
+pub fn unique_names(key: &str, names: &[String]) -> Result<(), PluginError> {
+    for (i, name) in names.iter().enumerate() {
+        let at = format!("{key}[{i}]");
+        if name.trim().is_empty() {
+            return Err(PluginError::config(format!("`{at}` is empty")).at(at));
+        }
+        if names[..i].contains(name) {
+            return Err(PluginError::config(format!("`{key}` names `{name}` twice")).at(at));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -120,6 +136,22 @@ mod tests {
         );
         let e = err(r#"{"path": "x", "retries": 1, "retires": 2}"#);
         assert!(e.message.contains("unknown field `retires`"), "{e}");
+    }
+
+    #[test]
+    fn names_must_be_given_and_distinct() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(unique_names("columns", &names(&["a", "b"])).is_ok());
+        let e = unique_names("columns", &names(&["a", " "])).unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.location.as_deref()),
+            ("`columns[1]` is empty", Some("columns[1]"))
+        );
+        let e = unique_names("columns", &names(&["a", "b", "a"])).unwrap_err();
+        assert_eq!(
+            (e.message.as_str(), e.location.as_deref()),
+            ("`columns` names `a` twice", Some("columns[2]"))
+        );
     }
 
     #[test]

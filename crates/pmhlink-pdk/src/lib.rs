@@ -61,7 +61,7 @@ pub mod testing;
 
 pub use pmhlink_plugin_api as api;
 
-pub use config::parse_config;
+pub use config::{parse_config, unique_names};
 pub use error::PluginError;
 pub use plugin::{PluginSpec, SinkPlugin, SourcePlugin};
 

@@ -337,21 +337,7 @@ fn check_columns(columns: &[String]) -> Result<(), PluginError> {
     if columns.is_empty() {
         return Err(invalid("columns", "`columns` is empty"));
     }
-    for (i, name) in columns.iter().enumerate() {
-        if name.trim().is_empty() {
-            return Err(invalid(
-                &format!("columns[{i}]"),
-                format!("`columns[{i}]` is empty"),
-            ));
-        }
-        if columns[..i].contains(name) {
-            return Err(invalid(
-                &format!("columns[{i}]"),
-                format!("`columns` names `{name}` twice"),
-            ));
-        }
-    }
-    Ok(())
+    pmhlink_pdk::unique_names("columns", columns)
 }
 
 impl DbSettings {

@@ -124,24 +124,6 @@ fn separator(key: &str, c: char, encoding: Encoding) -> Result<u8, PluginError> 
     Ok(byte)
 }
 
-fn unique(key: &str, names: &[String]) -> Result<(), PluginError> {
-    for (i, name) in names.iter().enumerate() {
-        if name.is_empty() {
-            return Err(invalid(
-                &format!("{key}[{i}]"),
-                format!("`{key}[{i}]` is empty"),
-            ));
-        }
-        if names[..i].contains(name) {
-            return Err(invalid(
-                &format!("{key}[{i}]"),
-                format!("`{key}` names `{name}` twice"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 impl Config {
     pub fn settle(self) -> Result<Settings, PluginError> {
         if self.path.as_os_str().is_empty() {
@@ -159,7 +141,7 @@ impl Config {
             if columns.is_empty() {
                 return Err(invalid("columns", "`columns` is empty"));
             }
-            unique("columns", columns)?;
+            pmhlink_pdk::unique_names("columns", columns)?;
         }
         let columns = match (self.header, self.columns, self.positions) {
             (true, _, Some(_)) => {
