@@ -11,5 +11,5 @@
 mod settings;
 mod value;
 
-pub use settings::{Connection, DbConfig, DbSettings, Dialect, Encoding, Select};
+pub use settings::{Connection, DbConfig, DbSettings, Dialect, Encoding, Select, result_columns};
 pub use value::{CellProblem, Value, write_cell};

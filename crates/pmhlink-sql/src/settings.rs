@@ -333,6 +333,27 @@ impl DbConfig {
     }
 }
 
+/// Checks the column names a statement returns (learnt by preparing it): at least one, none
+/// twice. Errors are at `key` (`query` or `table`).
+pub fn result_columns(key: &str, names: &[String]) -> Result<(), PluginError> {
+    if names.is_empty() {
+        return Err(invalid(key, format!("`{key}` returns no columns")));
+    }
+    for (i, name) in names.iter().enumerate() {
+        if let Some(first) = names[..i].iter().position(|n| n == name) {
+            return Err(invalid(
+                key,
+                format!(
+                    "`{key}` returns the column `{name}` twice (columns {} and {}); name them apart with AS",
+                    first + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_columns(columns: &[String]) -> Result<(), PluginError> {
     if columns.is_empty() {
         return Err(invalid("columns", "`columns` is empty"));
@@ -341,6 +362,24 @@ fn check_columns(columns: &[String]) -> Result<(), PluginError> {
 }
 
 impl DbSettings {
+    /// The key the password was given at (`password` or `password_file`), if any: where a
+    /// refused login is reported.
+    pub fn password_key(&self) -> Option<&'static str> {
+        self.password.as_ref().map(|p| match p {
+            Password::Given(_) => "password",
+            Password::File(_) => "password_file",
+        })
+    }
+
+    /// The key a failure to run the statement is about: `query`, or `table` for `table` +
+    /// `columns`.
+    pub fn select_key(&self) -> &'static str {
+        match self.select {
+            Select::Query(_) => "query",
+            Select::Table { .. } => "table",
+        }
+    }
+
     /// The password, read from `password_file` when that is how it was given. An error names
     /// the key, not the file.
     pub fn password(&self) -> Result<Option<String>, PluginError> {
@@ -394,6 +433,8 @@ mod tests {
             r#"SELECT "a", "b""c" FROM "jukyu"."kojin""#
         );
         assert_eq!(pg.password().unwrap().as_deref(), Some("pw"));
+        assert_eq!(pg.password_key(), Some("password"));
+        assert_eq!(pg.select_key(), "table");
         assert!(!format!("{pg:?}").contains("pw"), "{pg:?}");
         let my = settle(
             json!({"url": "mysql://u@h/db", "table": "t", "columns": ["x"]}),

@@ -8,6 +8,7 @@
 //! | integer | as written: `-12`, `0042` cannot occur (a number has no leading zeros) |
 //! | NUMERIC / DECIMAL | the driver's exact decimal text, never through a float |
 //! | REAL / DOUBLE | the shortest text that reads back as the same float |
+//! | NaN, ±infinity (a float, a NUMERIC, a DATE or TIMESTAMP) | a row error naming the column |
 //! | boolean | `1` or `0` |
 //! | DATE | `YYYY-MM-DD` |
 //! | TIMESTAMP | `YYYY-MM-DDTHH:MM:SS`, with `.fffffffff` trimmed of trailing zeros when not whole |
@@ -44,6 +45,8 @@ pub enum Value<'a> {
         nanos: u32,
     },
     Binary,
+    /// A NUMERIC `NaN`, or a DATE or TIMESTAMP `infinity`: no text a mapping could use.
+    Infinite,
 }
 
 /// Why a value cannot be a cell. Never carries the value.
@@ -53,7 +56,7 @@ pub enum CellProblem {
     Binary,
     /// Text that does not decode in the declared encoding: the offset of the first bad byte.
     Undecodable { encoding: Encoding, offset: usize },
-    /// A float that is not a number (NaN, infinity).
+    /// A number or date that is not finite (NaN, infinity).
     NotFinite,
 }
 
@@ -69,7 +72,9 @@ impl CellProblem {
                 encoding.name()
             ),
             CellProblem::NotFinite => {
-                format!("row {row}, column `{column}`: a floating-point value that is not a number")
+                format!(
+                    "row {row}, column `{column}`: a value that is not a finite number or date (NaN or infinity)"
+                )
             }
         }
     }
@@ -120,6 +125,7 @@ pub fn write_cell(
             }
         }
         Value::Binary => return Err(CellProblem::Binary),
+        Value::Infinite => return Err(CellProblem::NotFinite),
     }
     Ok(())
 }
@@ -202,6 +208,10 @@ mod tests {
         );
         assert_eq!(
             cell(Value::Float(f64::NAN), Encoding::Utf8),
+            Err(CellProblem::NotFinite)
+        );
+        assert_eq!(
+            cell(Value::Infinite, Encoding::Utf8),
             Err(CellProblem::NotFinite)
         );
         let bad = cell(Value::Text(b"ab\x83"), Encoding::Cp932).unwrap_err();

@@ -9,18 +9,10 @@ use std::time::Instant;
 
 use pmhlink_pdk::PluginError;
 use pmhlink_pdk::api::{BatchBuilder, RBatch};
-use pmhlink_sql::{Connection, DbSettings, Dialect, Select, Value, write_cell};
+use pmhlink_sql::{Connection, DbSettings, Dialect, Value, write_cell};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{OpenFlags, Statement};
-
-/// The key a failure to run the statement is about.
-fn select_key(settings: &DbSettings) -> &'static str {
-    match settings.select {
-        Select::Query(_) => "query",
-        Select::Table { .. } => "table",
-    }
-}
 
 fn path(settings: &DbSettings) -> &Path {
     match &settings.connection {
@@ -79,7 +71,7 @@ fn prepare<'c>(
     conn: &'c rusqlite::Connection,
     settings: &DbSettings,
 ) -> Result<(Statement<'c>, Vec<String>), PluginError> {
-    let key = select_key(settings);
+    let key = settings.select_key();
     let statement = conn
         .prepare(&settings.select.sql(Dialect::Sqlite))
         .map_err(|e| match &e {
@@ -102,19 +94,7 @@ fn prepare<'c>(
         .into_iter()
         .map(str::to_owned)
         .collect();
-    if names.is_empty() {
-        return Err(PluginError::config(format!("`{key}` returns no columns")).at(key));
-    }
-    for (i, name) in names.iter().enumerate() {
-        if let Some(first) = names[..i].iter().position(|n| n == name) {
-            return Err(PluginError::config(format!(
-                "`{key}` returns the column `{name}` twice (columns {} and {}); name them apart with AS",
-                first + 1,
-                i + 1
-            ))
-            .at(key));
-        }
-    }
+    pmhlink_sql::result_columns(key, &names)?;
     Ok((statement, names))
 }
 
@@ -283,7 +263,7 @@ fn step_error(settings: &DbSettings, e: &rusqlite::Error, row: u64) -> PluginErr
         .at("timeout_secs")
     } else {
         PluginError::io(format!("reading stopped at row {row}: {}", sqlite_text(e)))
-            .at(select_key(settings))
+            .at(settings.select_key())
     }
 }
 

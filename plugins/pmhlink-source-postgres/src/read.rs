@@ -1,0 +1,210 @@
+//! Learning a statement's columns, and the reading thread that owns the connection, the
+//! transaction and the portal.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use pmhlink_pdk::PluginError;
+use pmhlink_pdk::api::{BatchBuilder, RBatch};
+use pmhlink_sql::{Dialect, write_cell};
+use postgres::{IsolationLevel, Row, Transaction};
+
+use crate::connect::{Stage, Target};
+use crate::types::{self, Column, Raw};
+
+/// The statement prepared in `tx`: its column names and how each is read.
+fn prepare(
+    tx: &mut Transaction<'_>,
+    target: &Target,
+) -> Result<(postgres::Statement, Vec<String>, Vec<Column>), PluginError> {
+    let key = target.settings.select_key();
+    let statement = tx
+        .prepare(&target.settings.select.sql(Dialect::Postgres))
+        .map_err(|e| target.failure(&e, Stage::Prepare))?;
+    let names: Vec<String> = statement
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
+    pmhlink_sql::result_columns(key, &names)?;
+    let readings = types::columns(&statement, key)?;
+    Ok((statement, names, readings))
+}
+
+fn begin<'c>(
+    client: &'c mut postgres::Client,
+    target: &Target,
+) -> Result<Transaction<'c>, PluginError> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(|e| target.failure(&e, Stage::Connect))
+}
+
+/// The statement's columns, from preparing it: no row is read.
+pub fn columns(target: &Target) -> Result<Vec<String>, PluginError> {
+    let mut client = target.connect()?;
+    let mut tx = begin(&mut client, target)?;
+    prepare(&mut tx, target).map(|(_, names, _)| names)
+}
+
+type Reply = Result<Option<RBatch>, PluginError>;
+
+/// The reading thread and the two channels to it: a request is a `max_rows`, a reply a batch.
+pub struct Reading {
+    requests: Option<SyncSender<usize>>,
+    replies: Receiver<Reply>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl Reading {
+    pub fn start(target: Target) -> Reading {
+        let (requests, requested) = sync_channel::<usize>(0);
+        let (reply, replies) = sync_channel::<Reply>(0);
+        let worker = std::thread::Builder::new()
+            .name("pmhlink-postgres".into())
+            .spawn(move || serve(&target, &requested, &reply))
+            .ok();
+        Reading {
+            requests: Some(requests),
+            replies,
+            worker,
+        }
+    }
+
+    pub fn next(&mut self, max_rows: usize) -> Reply {
+        let gone = || PluginError::other("the PostgreSQL reading thread stopped");
+        let requests = self.requests.as_ref().ok_or_else(gone)?;
+        requests.send(max_rows).map_err(|_| gone())?;
+        self.replies.recv().map_err(|_| gone())?
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        // The thread ends when its request channel closes.
+        self.requests = None;
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// Answers the first request with `e`.
+fn refuse(requested: &Receiver<usize>, reply: &SyncSender<Reply>, e: PluginError) {
+    if requested.recv().is_ok() {
+        let _ = reply.send(Err(e));
+    }
+}
+
+fn serve(target: &Target, requested: &Receiver<usize>, reply: &SyncSender<Reply>) {
+    let mut client = match target.connect() {
+        Ok(c) => c,
+        Err(e) => return refuse(requested, reply, e),
+    };
+    // One read-only snapshot for every fetch.
+    let mut tx = match begin(&mut client, target) {
+        Ok(tx) => tx,
+        Err(e) => return refuse(requested, reply, e),
+    };
+    let (statement, names, readings) = match prepare(&mut tx, target) {
+        Ok(p) => p,
+        Err(e) => return refuse(requested, reply, e),
+    };
+    let portal = match tx.bind(&statement, &[]) {
+        Ok(p) => p,
+        Err(e) => return refuse(requested, reply, target.failure(&e, Stage::Read { row: 1 })),
+    };
+    let settings = &target.settings;
+    let fetch = i32::try_from(settings.fetch_size).unwrap_or(i32::MAX);
+    let mut fetched: VecDeque<Row> = VecDeque::new();
+    let mut row_number = 0u64;
+    let mut done = false;
+    let mut cells = Cells::default();
+    while let Ok(max_rows) = requested.recv() {
+        let limit = max_rows.min(settings.fetch_size).max(1);
+        let mut batch = BatchBuilder::new();
+        let mut failed = None;
+        while pmhlink_pdk::batch::has_room(&batch, limit) {
+            if fetched.is_empty() && !done {
+                match tx.query_portal(&portal, fetch) {
+                    Ok(rows) => {
+                        done = rows.len() < settings.fetch_size;
+                        fetched.extend(rows);
+                    }
+                    Err(e) => {
+                        failed = Some(target.failure(
+                            &e,
+                            Stage::Read {
+                                row: row_number + 1,
+                            },
+                        ));
+                        break;
+                    }
+                }
+            }
+            let Some(row) = fetched.pop_front() else {
+                break;
+            };
+            row_number += 1;
+            cells.push_row(&mut batch, &row, &names, &readings, target, row_number);
+        }
+        let answer = match failed {
+            Some(e) => Err(e),
+            None => Ok((batch.rows() > 0).then(|| batch.finish())),
+        };
+        let stop = answer.is_err();
+        if reply.send(answer).is_err() || stop {
+            return;
+        }
+    }
+}
+
+/// The buffers one row's cells are made in.
+#[derive(Default)]
+struct Cells {
+    cells: Vec<String>,
+    numeric: String,
+}
+
+impl Cells {
+    /// One result row into the batch; a value that cannot be a cell makes the row a row error
+    /// (kept, without cells, so the host counts and reports it).
+    fn push_row(
+        &mut self,
+        batch: &mut BatchBuilder,
+        row: &Row,
+        names: &[String],
+        readings: &[Column],
+        target: &Target,
+        row_number: u64,
+    ) {
+        self.cells.resize_with(names.len(), String::new);
+        for (i, (name, reading)) in names.iter().zip(readings).enumerate() {
+            let value = row
+                .try_get::<_, Raw<'_>>(i)
+                .map_err(|_| types::Malformed)
+                .and_then(|Raw(raw)| reading.value(raw, &mut self.numeric));
+            let problem = match value {
+                Ok(value) => write_cell(value, target.settings.encoding, &mut self.cells[i])
+                    .err()
+                    .map(|p| p.message(row_number, name)),
+                Err(types::Malformed) => Some(format!(
+                    "row {row_number}, column `{name}`: the server sent a value its type does not have"
+                )),
+            };
+            if let Some(message) = problem {
+                batch.row_error(message);
+                batch.end_row(row_number);
+                return;
+            }
+        }
+        for c in &self.cells {
+            batch.push_cell(c);
+        }
+        batch.end_row(row_number);
+    }
+}
