@@ -62,6 +62,8 @@ pub fn ensure_plugins() {
                 "-p",
                 "pmhlink-source-sqlite",
                 "-p",
+                "pmhlink-source-postgres",
+                "-p",
                 "pmhlink-sink-file",
                 "-p",
                 "pmhlink-sink-api",
