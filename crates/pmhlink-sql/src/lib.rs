@@ -7,9 +7,13 @@
 //! - [`Value`] and [`write_cell`]: a typed value as the text a mapping expects, the same way in
 //!   every plugin (NULL → empty, padding kept, dates ISO, decimals exact, booleans `0`/`1`,
 //!   binary refused naming its column).
+//! - [`DbSource`] over a [`Database`]: the reading thread that owns the connection, one batch
+//!   per request, and the source that starts it at the first batch.
 
+mod reading;
 mod settings;
 mod value;
 
+pub use reading::{Database, DbSource, Reply, Requests};
 pub use settings::{Connection, DbConfig, DbSettings, Dialect, Encoding, Select, result_columns};
 pub use value::{CellProblem, Value, write_cell};

@@ -38,9 +38,8 @@ mod connect;
 mod read;
 mod types;
 
-use pmhlink_pdk::api::RBatch;
-use pmhlink_pdk::{PluginError, PluginSpec, SourcePlugin};
-use pmhlink_sql::DbConfig;
+use pmhlink_pdk::{PluginError, PluginSpec};
+use pmhlink_sql::{DbConfig, DbSource};
 
 pub use pmhlink_sql::DbConfig as Config;
 
@@ -55,46 +54,10 @@ pub fn spec() -> PluginSpec {
     .capability("cp932")
 }
 
+pub type PostgresSource = DbSource<connect::Target>;
+
 pub fn open(config: DbConfig) -> Result<PostgresSource, PluginError> {
-    Ok(PostgresSource {
-        target: connect::Target::new(config)?,
-        reading: None,
-        finished: false,
-    })
-}
-
-pub struct PostgresSource {
-    target: connect::Target,
-    reading: Option<read::Reading>,
-    finished: bool,
-}
-
-impl SourcePlugin for PostgresSource {
-    fn check(&self) -> Result<(), PluginError> {
-        read::columns(&self.target).map(drop)
-    }
-
-    fn discover(&self) -> Result<Vec<String>, PluginError> {
-        read::columns(&self.target)
-    }
-
-    fn next_batch(&mut self, max_rows: usize) -> Result<Option<RBatch>, PluginError> {
-        if self.finished {
-            return Ok(None);
-        }
-        let reading = match &mut self.reading {
-            Some(r) => r,
-            None => self
-                .reading
-                .insert(read::Reading::start(self.target.clone())),
-        };
-        let batch = reading.next(max_rows);
-        if !matches!(batch, Ok(Some(_))) {
-            self.finished = true;
-            self.reading = None;
-        }
-        batch
-    }
+    connect::Target::new(config).map(DbSource::new)
 }
 
 pmhlink_pdk::export_source_plugin!(spec, open);

@@ -1,13 +1,11 @@
-//! Learning a statement's columns, and the reading thread that owns the connection, the
-//! transaction and the portal.
+//! The PostgreSQL database as a `pmhlink_sql::Database`: learning a statement's columns, and
+//! the reading thread's body, which owns the connection, the transaction and the portal.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread::JoinHandle;
 
 use pmhlink_pdk::PluginError;
-use pmhlink_pdk::api::{BatchBuilder, RBatch};
-use pmhlink_sql::{Dialect, write_cell};
+use pmhlink_pdk::api::BatchBuilder;
+use pmhlink_sql::{Database, Dialect, Requests, write_cell};
 use postgres::{IsolationLevel, Row, Transaction};
 
 use crate::connect::{Stage, Target};
@@ -45,78 +43,41 @@ fn begin<'c>(
 }
 
 /// The statement's columns, from preparing it: no row is read.
-pub fn columns(target: &Target) -> Result<Vec<String>, PluginError> {
+fn columns(target: &Target) -> Result<Vec<String>, PluginError> {
     let mut client = target.connect()?;
     let mut tx = begin(&mut client, target)?;
     prepare(&mut tx, target).map(|(_, names, _)| names)
 }
 
-type Reply = Result<Option<RBatch>, PluginError>;
+impl Database for Target {
+    const THREAD: &'static str = "pmhlink-postgres";
 
-/// The reading thread and the two channels to it: a request is a `max_rows`, a reply a batch.
-pub struct Reading {
-    requests: Option<SyncSender<usize>>,
-    replies: Receiver<Reply>,
-    worker: Option<JoinHandle<()>>,
-}
-
-impl Reading {
-    pub fn start(target: Target) -> Reading {
-        let (requests, requested) = sync_channel::<usize>(0);
-        let (reply, replies) = sync_channel::<Reply>(0);
-        let worker = std::thread::Builder::new()
-            .name("pmhlink-postgres".into())
-            .spawn(move || serve(&target, &requested, &reply))
-            .ok();
-        Reading {
-            requests: Some(requests),
-            replies,
-            worker,
-        }
+    fn columns(&self) -> Result<Vec<String>, PluginError> {
+        columns(self)
     }
 
-    pub fn next(&mut self, max_rows: usize) -> Reply {
-        let gone = || PluginError::other("the PostgreSQL reading thread stopped");
-        let requests = self.requests.as_ref().ok_or_else(gone)?;
-        requests.send(max_rows).map_err(|_| gone())?;
-        self.replies.recv().map_err(|_| gone())?
+    fn serve(self, requests: Requests) {
+        serve(&self, requests);
     }
 }
 
-impl Drop for Reading {
-    fn drop(&mut self) {
-        // The thread ends when its request channel closes.
-        self.requests = None;
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
-    }
-}
-
-/// Answers the first request with `e`.
-fn refuse(requested: &Receiver<usize>, reply: &SyncSender<Reply>, e: PluginError) {
-    if requested.recv().is_ok() {
-        let _ = reply.send(Err(e));
-    }
-}
-
-fn serve(target: &Target, requested: &Receiver<usize>, reply: &SyncSender<Reply>) {
+fn serve(target: &Target, requests: Requests) {
     let mut client = match target.connect() {
         Ok(c) => c,
-        Err(e) => return refuse(requested, reply, e),
+        Err(e) => return requests.refuse(e),
     };
     // One read-only snapshot for every fetch.
     let mut tx = match begin(&mut client, target) {
         Ok(tx) => tx,
-        Err(e) => return refuse(requested, reply, e),
+        Err(e) => return requests.refuse(e),
     };
     let (statement, names, readings) = match prepare(&mut tx, target) {
         Ok(p) => p,
-        Err(e) => return refuse(requested, reply, e),
+        Err(e) => return requests.refuse(e),
     };
     let portal = match tx.bind(&statement, &[]) {
         Ok(p) => p,
-        Err(e) => return refuse(requested, reply, target.failure(&e, Stage::Read { row: 1 })),
+        Err(e) => return requests.refuse(target.failure(&e, Stage::Read { row: 1 })),
     };
     let settings = &target.settings;
     let fetch = i32::try_from(settings.fetch_size).unwrap_or(i32::MAX);
@@ -124,7 +85,7 @@ fn serve(target: &Target, requested: &Receiver<usize>, reply: &SyncSender<Reply>
     let mut row_number = 0u64;
     let mut done = false;
     let mut cells = Cells::default();
-    while let Ok(max_rows) = requested.recv() {
+    while let Some(max_rows) = requests.next() {
         let limit = max_rows.min(settings.fetch_size).max(1);
         let mut batch = BatchBuilder::new();
         let mut failed = None;
@@ -157,7 +118,7 @@ fn serve(target: &Target, requested: &Receiver<usize>, reply: &SyncSender<Reply>
             None => Ok((batch.rows() > 0).then(|| batch.finish())),
         };
         let stop = answer.is_err();
-        if reply.send(answer).is_err() || stop {
+        if !requests.answer(answer) || stop {
             return;
         }
     }

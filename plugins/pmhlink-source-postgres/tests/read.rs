@@ -333,9 +333,10 @@ fn what_the_settings_cannot_mean_is_refused_when_the_source_opens() {
 #[test]
 fn a_statement_that_runs_too_long_stops_within_its_timeout() {
     let db = Db::new("");
-    let mut s =
-        source(json!({"url": db.url(), "query": "SELECT 1 AS z FROM pg_sleep(30)", "timeout_secs": 1}))
-            .unwrap();
+    let mut s = source(
+        json!({"url": db.url(), "query": "SELECT 1 AS z FROM pg_sleep(30)", "timeout_secs": 1}),
+    )
+    .unwrap();
     let started = Instant::now();
     let err = s.next_batch(10).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "bounded");

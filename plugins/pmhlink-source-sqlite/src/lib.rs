@@ -20,9 +20,8 @@
 
 mod read;
 
-use pmhlink_pdk::api::RBatch;
-use pmhlink_pdk::{PluginError, PluginSpec, SourcePlugin};
-use pmhlink_sql::{DbConfig, DbSettings, Dialect};
+use pmhlink_pdk::{PluginError, PluginSpec};
+use pmhlink_sql::{DbConfig, DbSource, Dialect};
 
 pub use pmhlink_sql::DbConfig as Config;
 
@@ -37,46 +36,12 @@ pub fn spec() -> PluginSpec {
     .capability("cp932")
 }
 
+pub type SqliteSource = DbSource<read::Sqlite>;
+
 pub fn open(config: DbConfig) -> Result<SqliteSource, PluginError> {
-    Ok(SqliteSource {
-        settings: config.settle(Dialect::Sqlite)?,
-        reading: None,
-        finished: false,
-    })
-}
-
-pub struct SqliteSource {
-    settings: DbSettings,
-    reading: Option<read::Reading>,
-    finished: bool,
-}
-
-impl SourcePlugin for SqliteSource {
-    fn check(&self) -> Result<(), PluginError> {
-        read::columns(&self.settings).map(drop)
-    }
-
-    fn discover(&self) -> Result<Vec<String>, PluginError> {
-        read::columns(&self.settings)
-    }
-
-    fn next_batch(&mut self, max_rows: usize) -> Result<Option<RBatch>, PluginError> {
-        if self.finished {
-            return Ok(None);
-        }
-        let reading = match &mut self.reading {
-            Some(r) => r,
-            None => self
-                .reading
-                .insert(read::Reading::start(self.settings.clone())),
-        };
-        let batch = reading.next(max_rows);
-        if !matches!(batch, Ok(Some(_))) {
-            self.finished = true;
-            self.reading = None;
-        }
-        batch
-    }
+    config
+        .settle(Dialect::Sqlite)
+        .map(|settings| DbSource::new(read::Sqlite(settings)))
 }
 
 pmhlink_pdk::export_source_plugin!(spec, open);

@@ -3,13 +3,11 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use pmhlink_pdk::PluginError;
-use pmhlink_pdk::api::{BatchBuilder, RBatch};
-use pmhlink_sql::{Connection, DbSettings, Dialect, Value, write_cell};
+use pmhlink_pdk::api::BatchBuilder;
+use pmhlink_sql::{Connection, Database, DbSettings, Dialect, Requests, Value, write_cell};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{OpenFlags, Statement};
@@ -99,50 +97,24 @@ fn prepare<'c>(
 }
 
 /// The statement's columns, from preparing it: no row is read.
-pub fn columns(settings: &DbSettings) -> Result<Vec<String>, PluginError> {
+fn columns(settings: &DbSettings) -> Result<Vec<String>, PluginError> {
     let conn = connect(settings)?;
     prepare(&conn, settings).map(|(_, names)| names)
 }
 
-type Reply = Result<Option<RBatch>, PluginError>;
+/// The SQLite database a source reads.
+#[derive(Clone)]
+pub struct Sqlite(pub DbSettings);
 
-/// The reading thread and the two channels to it: a request is a `max_rows`, a reply a batch.
-pub struct Reading {
-    requests: Option<SyncSender<usize>>,
-    replies: Receiver<Reply>,
-    worker: Option<JoinHandle<()>>,
-}
+impl Database for Sqlite {
+    const THREAD: &'static str = "pmhlink-sqlite";
 
-impl Reading {
-    pub fn start(settings: DbSettings) -> Reading {
-        let (requests, requested) = sync_channel::<usize>(0);
-        let (reply, replies) = sync_channel::<Reply>(0);
-        let worker = std::thread::Builder::new()
-            .name("pmhlink-sqlite".into())
-            .spawn(move || serve(&settings, &requested, &reply))
-            .ok();
-        Reading {
-            requests: Some(requests),
-            replies,
-            worker,
-        }
+    fn columns(&self) -> Result<Vec<String>, PluginError> {
+        columns(&self.0)
     }
 
-    pub fn next(&mut self, max_rows: usize) -> Reply {
-        let gone = || PluginError::other("the SQLite reading thread stopped");
-        let requests = self.requests.as_ref().ok_or_else(gone)?;
-        requests.send(max_rows).map_err(|_| gone())?;
-        self.replies.recv().map_err(|_| gone())?
-    }
-}
-
-impl Drop for Reading {
-    fn drop(&mut self) {
-        // The thread ends when its request channel closes.
-        self.requests = None;
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
+    fn serve(self, requests: Requests) {
+        serve(&self.0, requests);
     }
 }
 
@@ -162,15 +134,12 @@ impl Deadline {
     }
 }
 
-fn serve(settings: &DbSettings, requested: &Receiver<usize>, reply: &SyncSender<Reply>) {
+fn serve(settings: &DbSettings, requests: Requests) {
     // The first request gets the opening's error, if any.
     let conn = match connect(settings) {
         Ok(c) => c,
         Err(e) => {
-            if requested.recv().is_ok() {
-                let _ = reply.send(Err(e));
-            }
-            return;
+            return requests.refuse(e);
         }
     };
     let deadline = Deadline {
@@ -187,39 +156,32 @@ fn serve(settings: &DbSettings, requested: &Receiver<usize>, reply: &SyncSender<
     );
     // One read transaction: every batch sees the same snapshot.
     if let Err(e) = conn.execute_batch("BEGIN DEFERRED") {
-        if requested.recv().is_ok() {
-            let _ = reply.send(Err(PluginError::io(format!(
+        return requests.refuse(
+            PluginError::io(format!(
                 "cannot begin a read transaction: {}",
                 sqlite_text(&e)
             ))
-            .at("url")));
-        }
-        return;
+            .at("url"),
+        );
     }
     let (mut statement, names) = match prepare(&conn, settings) {
         Ok(p) => p,
         Err(e) => {
-            if requested.recv().is_ok() {
-                let _ = reply.send(Err(e));
-            }
-            return;
+            return requests.refuse(e);
         }
     };
     let mut rows = match statement.query([]) {
         Ok(rows) => rows,
         Err(e) => {
-            if requested.recv().is_ok() {
-                let _ = reply.send(Err(step_error(settings, &e, 0)));
-            }
-            return;
+            return requests.refuse(step_error(settings, &e, 0));
         }
     };
     let mut row_number = 0u64;
     let mut done = false;
     let mut cell = String::new();
-    while let Ok(max_rows) = requested.recv() {
+    while let Some(max_rows) = requests.next() {
         if done {
-            let _ = reply.send(Ok(None));
+            requests.answer(Ok(None));
             continue;
         }
         deadline.arm(settings);
@@ -247,7 +209,7 @@ fn serve(settings: &DbSettings, requested: &Receiver<usize>, reply: &SyncSender<
             None => Ok((batch.rows() > 0).then(|| batch.finish())),
         };
         let stop = answer.is_err();
-        if reply.send(answer).is_err() || stop {
+        if !requests.answer(answer) || stop {
             return;
         }
     }
