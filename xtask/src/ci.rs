@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: the README's test command, and what `.ci/run` runs.
+//! `cargo xtask ci`: the README's test command, and what `.ci/run` runs: format, lint, the
+//! database servers the tests need (`cargo xtask services`), every test.
 
 use std::process::Command;
 
@@ -28,6 +29,8 @@ pub fn run() -> Result<(), String> {
             "warnings",
         ],
     )?;
+    // The database sources' tests talk to real servers.
+    crate::services::run_all()?;
     step("test", &["test", "--workspace"])?;
     Ok(())
 }

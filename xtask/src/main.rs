@@ -11,6 +11,7 @@ mod fuzz;
 mod fuzz_seeds;
 mod gen_cmd;
 mod payloads;
+mod services;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,9 @@ struct Cli {
 enum Command {
     /// Format check, clippy with warnings as errors, and every test: the README's test command.
     Ci,
+    /// The database servers the tests talk to (PostgreSQL on 5432, MariaDB on 3306): each
+    /// that does not answer is installed with apt-get when missing, and started.
+    Services,
     /// The quick start: generate a municipality's upload files and lint them.
     Demo,
     /// The operator's bundle: the binary, the first-party plugins, the profile, the docs, the
@@ -81,6 +85,7 @@ fn plugin_pages() -> Result<(), String> {
 fn main() -> ExitCode {
     let result: Result<(), String> = match Cli::parse().command {
         Command::Ci => ci::run(),
+        Command::Services => services::run_all(),
         Command::Demo => demo::run(),
         Command::Dist(args) => dist::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),

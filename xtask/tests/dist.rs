@@ -72,7 +72,14 @@ fn the_bundle_ships_first_party_plugins_only_and_checksums_every_file() {
         .collect();
     assert_eq!(
         names,
-        BTreeSet::from(["csv", "fixed-width", "sqlite", "file", "pmh-api"]),
+        BTreeSet::from([
+            "csv",
+            "fixed-width",
+            "sqlite",
+            "postgres",
+            "file",
+            "pmh-api"
+        ]),
         "exactly the first-party plugins"
     );
 }
