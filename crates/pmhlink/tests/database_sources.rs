@@ -8,6 +8,15 @@ use std::path::Path;
 
 use common::town::{Town, payloads};
 
+/// A cell's bytes as a database holds them: UTF-8, or CP932 as old systems store it.
+fn stored(cell: &str, cp932: bool) -> Vec<u8> {
+    if cp932 {
+        encoding_rs::SHIFT_JIS.encode(cell).0.into_owned()
+    } else {
+        cell.as_bytes().to_vec()
+    }
+}
+
 /// The subsidy export's rows as a table `subsidy` of TEXT columns named by its header, in a
 /// SQLite file, the text stored as UTF-8 or (as old systems do) as CP932 bytes.
 fn load_into_sqlite(rows: &[Vec<String>], db: &Path, cp932: bool) {
@@ -24,16 +33,7 @@ fn load_into_sqlite(rows: &[Vec<String>], db: &Path, cp932: bool) {
     {
         let mut stmt = tx.prepare(&insert).unwrap();
         for row in &rows[1..] {
-            let cells: Vec<Vec<u8>> = row
-                .iter()
-                .map(|c| {
-                    if cp932 {
-                        encoding_rs::SHIFT_JIS.encode(c).0.into_owned()
-                    } else {
-                        c.as_bytes().to_vec()
-                    }
-                })
-                .collect();
+            let cells: Vec<Vec<u8>> = row.iter().map(|c| stored(c, cp932)).collect();
             stmt.execute(rusqlite::params_from_iter(cells.iter()))
                 .unwrap();
         }
@@ -135,16 +135,7 @@ fn load_into_postgres(rows: &[Vec<String>], cp932: bool) -> (PgDb, String) {
         .unwrap();
     for (i, row) in rows[1..].iter().enumerate() {
         let ord = i32::try_from(i).unwrap();
-        let cells: Vec<Vec<u8>> = row
-            .iter()
-            .map(|c| {
-                if cp932 {
-                    encoding_rs::SHIFT_JIS.encode(c).0.into_owned()
-                } else {
-                    c.as_bytes().to_vec()
-                }
-            })
-            .collect();
+        let cells: Vec<Vec<u8>> = row.iter().map(|c| stored(c, cp932)).collect();
         let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&ord];
         params.extend(
             cells

@@ -220,6 +220,12 @@ fn every_failure_names_its_key_and_kind() {
             "Connection refused",
         ),
         (
+            json!({"url": url, "query": "SELECT 1 AS a", "encoding": "cp932"}),
+            "encoding",
+            RErrorKind::Config,
+            "the database's encoding is UTF8",
+        ),
+        (
             json!({"url": url, "query": "SELEC bango FROM jukyu"}),
             "query",
             RErrorKind::Config,
