@@ -7,7 +7,7 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use pmhlink_pdk::api::RBatch;
+use pmhlink_pdk::api::{BatchBuilder, RBatch};
 use pmhlink_pdk::{PluginError, SourcePlugin};
 
 /// A batch, the end (`None`), or why the read stopped.
@@ -40,6 +40,18 @@ impl Requests {
     /// Sends `reply`; `false` when nobody waits for it any more.
     pub fn answer(&self, reply: Reply) -> bool {
         self.reply.send(reply).is_ok()
+    }
+
+    /// Answers with the batch made for a request (none when it holds no row: the end), or
+    /// with the failure that stopped it. `false` when the thread is to stop: the read failed,
+    /// or nobody waits any more.
+    pub fn answer_batch(&self, batch: BatchBuilder, failed: Option<PluginError>) -> bool {
+        let reply = match failed {
+            Some(e) => Err(e),
+            None => Ok((batch.rows() > 0).then(|| batch.finish())),
+        };
+        let stop = reply.is_err();
+        self.answer(reply) && !stop
     }
 
     /// Answers the next request with `e` (the read could not start).

@@ -113,12 +113,7 @@ fn serve(target: &Target, requests: Requests) {
             row_number += 1;
             cells.push_row(&mut batch, &row, &names, &readings, target, row_number);
         }
-        let answer = match failed {
-            Some(e) => Err(e),
-            None => Ok((batch.rows() > 0).then(|| batch.finish())),
-        };
-        let stop = answer.is_err();
-        if !requests.answer(answer) || stop {
+        if !requests.answer_batch(batch, failed) {
             return;
         }
     }

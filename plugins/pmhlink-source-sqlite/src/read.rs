@@ -204,12 +204,7 @@ fn serve(settings: &DbSettings, requests: Requests) {
                 }
             }
         }
-        let answer = match failed {
-            Some(e) => Err(e),
-            None => Ok((batch.rows() > 0).then(|| batch.finish())),
-        };
-        let stop = answer.is_err();
-        if !requests.answer(answer) || stop {
+        if !requests.answer_batch(batch, failed) {
             return;
         }
     }
