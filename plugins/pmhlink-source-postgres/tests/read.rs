@@ -186,14 +186,15 @@ fn nan_and_infinity_are_row_errors() {
 /// first `next_batch` alike.
 #[test]
 fn every_failure_names_its_key_and_kind() {
-    let db = Db::new(&format!(
-        "{JUKYU}
-         CREATE TABLE ids (id uuid);
-         DROP ROLE IF EXISTS pmhlink_nologin;
-         CREATE ROLE pmhlink_nologin NOLOGIN PASSWORD 'secret-pw';"
-    ));
+    let db = Db::new(&format!("{JUKYU} CREATE TABLE ids (id uuid);"));
+    // A role is the server's, not the database's: named after the test's database, dropped
+    // at the end.
+    let role = format!("{}_nologin", db.name);
+    db.client()
+        .batch_execute(&format!("CREATE ROLE {role} NOLOGIN PASSWORD 'secret-pw'"))
+        .unwrap();
     let url = db.url();
-    let nologin = format!("postgres://pmhlink_nologin@127.0.0.1:5432/{}", db.name);
+    let nologin = format!("postgres://{role}@127.0.0.1:5432/{}", db.name);
     let cases: Vec<(Value, &str, RErrorKind, &str)> = vec![
         (
             json!({"url": nologin, "password": "secret-pw", "query": "SELECT 1 AS a"}),
@@ -299,6 +300,9 @@ fn every_failure_names_its_key_and_kind() {
             "{config}: bounded, not a hang"
         );
     }
+    db.client()
+        .batch_execute(&format!("DROP ROLE {role}"))
+        .unwrap();
 }
 
 #[test]
