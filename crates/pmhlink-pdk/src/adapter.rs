@@ -145,6 +145,15 @@ impl<P: SourcePlugin> Source for Adapter<P> {
         let max_rows = (max_rows as usize).max(1);
         self.call_mut("next_batch", |p| Ok(p.next_batch(max_rows)?.into()))
     }
+
+    fn column_types(&self) -> RResult<RVec<RString>, RPluginError> {
+        self.call("column_types", |p| {
+            Ok(p.column_types()?
+                .into_iter()
+                .map(|t| RString::from(t.name()))
+                .collect())
+        })
+    }
 }
 
 impl<P: SinkPlugin> pmhlink_plugin_api::Sink for Adapter<P> {

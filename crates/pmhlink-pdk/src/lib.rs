@@ -64,6 +64,7 @@ pub use pmhlink_plugin_api as api;
 pub use config::{parse_config, unique_names};
 pub use error::PluginError;
 pub use plugin::{PluginSpec, SinkPlugin, SourcePlugin};
+pub use pmhlink_plugin_api::ColumnType;
 
 /// Used by the export macros; not public API.
 #[doc(hidden)]

@@ -1,6 +1,6 @@
 //! The plain-Rust side a plugin author implements.
 
-use pmhlink_plugin_api::{RBatch, ROutcome, RPayload, RReceipt, RRunEnd};
+use pmhlink_plugin_api::{ColumnType, RBatch, ROutcome, RPayload, RReceipt, RRunEnd};
 
 use crate::PluginError;
 
@@ -67,6 +67,13 @@ pub trait SourcePlugin: Send + 'static {
     /// Up to `max_rows` (≥ 1) rows, at least one per `Some`; `None` at the end. The first call
     /// starts reading. Build batches with [`crate::api::BatchBuilder`].
     fn next_batch(&mut self, max_rows: usize) -> Result<Option<RBatch>, PluginError>;
+
+    /// Each column's type, in cell order, learnt without reading a row; empty (the default)
+    /// when the source has no types, as a file has none. A typed source (a database) says so,
+    /// and `pmhlink check` warns when an identifier the mapping reads is held as a number.
+    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
+        Ok(Vec::new())
+    }
 }
 
 /// A sink: moves payloads and brings results back. See [`crate::api::Sink`] for the verbs.

@@ -50,6 +50,7 @@
 //!   names, addresses, birth dates) and never configuration values (they may hold secrets).
 
 mod batch;
+mod column_type;
 mod error;
 mod kinds;
 mod root;
@@ -60,6 +61,7 @@ mod spec;
 pub use abi_stable;
 
 pub use batch::{BatchBuilder, BatchError, RBatch, RRowError, RowCells};
+pub use column_type::ColumnType;
 pub use error::RPluginError;
 pub use kinds::{RErrorKind, ROutcomeState, RPluginKind};
 pub use root::{PluginMod, PluginModRef};

@@ -30,4 +30,12 @@ pub trait Source: Send {
     /// A returned batch may hold fewer rows than asked (but at least one).
     #[sabi(last_prefix_field)]
     fn next_batch(&mut self, max_rows: u32) -> RResult<ROption<RBatch>, RPluginError>;
+
+    /// Appended in 1.1: each column's type as the source knows it, in cell order, each a
+    /// [`ColumnType`](crate::ColumnType) name (`integer`, `text`, …); empty when the source has no types (a file).
+    /// Learnt without reading a row. A plugin built before 1.1 has no such method: the host
+    /// gets this default, an empty list.
+    fn column_types(&self) -> RResult<RVec<RString>, RPluginError> {
+        abi_stable::std_types::ROk(RVec::new())
+    }
 }

@@ -50,4 +50,4 @@ pub use load::{PluginInfo, load_module};
 pub use sink::{HostSink, Outcome, OutcomeState, PayloadOut, Receipt};
 pub use source::HostSource;
 
-pub use pmhlink_plugin_api::{API_LEVEL, BatchError, RBatch, RRowError, RowCells};
+pub use pmhlink_plugin_api::{API_LEVEL, BatchError, ColumnType, RBatch, RRowError, RowCells};

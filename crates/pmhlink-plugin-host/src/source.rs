@@ -1,6 +1,6 @@
 //! The host's handle on an opened source.
 
-use pmhlink_plugin_api::{RBatch, SourceBox};
+use pmhlink_plugin_api::{ColumnType, RBatch, SourceBox};
 
 use crate::{FailureKind, PluginFailure, Verb, guard::Guard};
 
@@ -33,6 +33,27 @@ impl HostSource {
     pub fn discover(&self) -> Result<Vec<String>, PluginFailure> {
         let columns = self.guard.call(Verb::Discover, || self.inner.discover())?;
         Ok(columns.into_iter().map(String::from).collect())
+    }
+
+    /// Each column's type as the source knows it, in cell order; empty when it has none (a
+    /// file source, or a plugin older than API 1.1). A list of another length than the
+    /// columns is a protocol failure.
+    pub fn column_types(&self, columns: usize) -> Result<Vec<ColumnType>, PluginFailure> {
+        let types = self
+            .guard
+            .call(Verb::Discover, || self.inner.column_types())?;
+        if !types.is_empty() && types.len() != columns {
+            return Err(self.guard.fail(PluginFailure::new(
+                self.plugin(),
+                Verb::Discover,
+                FailureKind::Protocol,
+                format!(
+                    "named the types of {} columns when it has {columns}",
+                    types.len()
+                ),
+            )));
+        }
+        Ok(types.iter().map(|t| ColumnType::from_name(t)).collect())
     }
 
     /// The next batch of at most `max_rows` rows (at least 1 is asked for); `None` at the end.

@@ -11,6 +11,7 @@ mod conclude;
 pub mod day;
 pub mod deliver;
 pub mod failpoint;
+pub mod identifiers;
 pub mod join;
 pub mod map;
 pub mod mapping;

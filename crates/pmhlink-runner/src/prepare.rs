@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use pmhlink_config::Pipeline;
 use pmhlink_diff::SyncKind;
 use pmhlink_ledger::{Access, Ledger, MasterKey};
-use pmhlink_plugin_host::{Host, HostError};
+use pmhlink_plugin_host::{ColumnType, Host, HostError};
 use pmhlink_profile::{ApiId, Format, Layout, Profile, ProfileError, SyncMode};
 use pmhlink_rules::SiteTables;
 use pmhlink_rules::era::EraTable;
@@ -40,6 +40,8 @@ pub fn load_profile(pipeline: &Pipeline) -> Result<Profile, PipelineError> {
 pub struct Opened {
     pub sources: Vec<PluginSource>,
     pub columns: HashMap<String, Vec<String>>,
+    /// Each source's column types, where it has them (a database); none for a file.
+    pub types: HashMap<String, Vec<ColumnType>>,
     pub sinks: Vec<PluginSink>,
     pub sink_health: Vec<String>,
 }
@@ -49,6 +51,7 @@ pub struct Opened {
 pub fn open(pipeline: &Pipeline, host: &Host, with_sinks: bool) -> Result<Opened, PipelineError> {
     let mut sources = Vec::new();
     let mut columns = HashMap::new();
+    let mut types = HashMap::new();
     for name in source_order(pipeline) {
         let spec = &pipeline.sources[&name];
         // A settings error is reported at its key in the pipeline file.
@@ -62,7 +65,12 @@ pub fn open(pipeline: &Pipeline, host: &Host, with_sinks: bool) -> Result<Opened
         inner
             .check()
             .map_err(|e| HostError::from(e.in_config(&at)))?;
-        columns.insert(name.clone(), inner.discover().map_err(HostError::from)?);
+        let names = inner.discover().map_err(HostError::from)?;
+        types.insert(
+            name.clone(),
+            inner.column_types(names.len()).map_err(HostError::from)?,
+        );
+        columns.insert(name.clone(), names);
         sources.push(PluginSource { name, inner });
     }
     let (sinks, sink_health) = if with_sinks {
@@ -73,6 +81,7 @@ pub fn open(pipeline: &Pipeline, host: &Host, with_sinks: bool) -> Result<Opened
     Ok(Opened {
         sources,
         columns,
+        types,
         sinks,
         sink_health,
     })

@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use pmhlink_pdk::api::{BatchBuilder, RBatch};
-use pmhlink_pdk::{PluginError, SourcePlugin};
+use pmhlink_pdk::{ColumnType, PluginError, SourcePlugin};
 
 /// A batch, the end (`None`), or why the read stopped.
 pub type Reply = Result<Option<RBatch>, PluginError>;
@@ -20,6 +20,12 @@ pub trait Database: Clone + Send + 'static {
 
     /// The statement's columns, without reading a row.
     fn columns(&self) -> Result<Vec<String>, PluginError>;
+
+    /// Each column's type, in the statement's order, without reading a row (empty when the
+    /// plugin does not tell: `check` then cannot warn of identifiers held as numbers).
+    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
+        Ok(Vec::new())
+    }
 
     /// The reading thread's body: connect, start the read, answer each request with a batch.
     fn serve(self, requests: Requests);
@@ -126,6 +132,10 @@ impl<D: Database> SourcePlugin for DbSource<D> {
 
     fn discover(&self) -> Result<Vec<String>, PluginError> {
         self.database.columns()
+    }
+
+    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
+        self.database.column_types()
     }
 
     fn next_batch(&mut self, max_rows: usize) -> Reply {

@@ -240,13 +240,15 @@ pub fn check(args: CheckArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let checked = (|| -> Result<Vec<String>, PipelineError> {
+    // What passed, then what to warn of.
+    let checked = (|| -> Result<(Vec<String>, Vec<String>), PipelineError> {
         // The same opening path as a run: profile, layout, site tables, every source and sink
         // opened and checked, the mapping compiled; nothing is read.
         let pmhlink_runner::Prepared {
             profile,
             layout,
             opened,
+            mapping,
             ..
         } = pmhlink_runner::prepare(&pipeline, &host, false, true)?;
         let mut lines = vec![
@@ -278,12 +280,20 @@ pub fn check(args: CheckArgs) -> ExitCode {
         }
         lines.extend(opened.sink_health.iter().map(|h| format!("sink {h}")));
         lines.push("mapping: every column it names exists".into());
-        Ok(lines)
+        let warnings = pmhlink_runner::identifiers::numeric_identifiers(
+            &mapping,
+            &opened.columns,
+            &opened.types,
+        );
+        Ok((lines, warnings.iter().map(ToString::to_string).collect()))
     })();
     match checked {
-        Ok(lines) => {
+        Ok((lines, warnings)) => {
             for l in lines {
                 outln!("ok  {l}");
+            }
+            for w in warnings {
+                outln!("warn {w}");
             }
             ExitCode::from(exit::OK)
         }

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use pmhlink_pdk::PluginError;
 use pmhlink_pdk::api::BatchBuilder;
+use pmhlink_pdk::{ColumnType, PluginError};
 use pmhlink_sql::{Database, Dialect, Requests, write_cell};
 use postgres::{IsolationLevel, Row, Transaction};
 
@@ -42,18 +42,23 @@ fn begin<'c>(
         .map_err(|e| target.failure(&e, Stage::Connect))
 }
 
-/// The statement's columns, from preparing it: no row is read.
-fn columns(target: &Target) -> Result<Vec<String>, PluginError> {
+/// The statement's columns and how each is read, from preparing it: no row is read.
+fn described(target: &Target) -> Result<(Vec<String>, Vec<Column>), PluginError> {
     let mut client = target.connect()?;
     let mut tx = begin(&mut client, target)?;
-    prepare(&mut tx, target).map(|(_, names, _)| names)
+    prepare(&mut tx, target).map(|(_, names, readings)| (names, readings))
 }
 
 impl Database for Target {
     const THREAD: &'static str = "pmhlink-postgres";
 
     fn columns(&self) -> Result<Vec<String>, PluginError> {
-        columns(self)
+        described(self).map(|(names, _)| names)
+    }
+
+    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
+        let (_, readings) = described(self)?;
+        Ok(readings.iter().map(|r| r.column_type()).collect())
     }
 
     fn serve(self, requests: Requests) {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use pmhlink_pdk::PluginError;
+use pmhlink_pdk::{ColumnType, PluginError};
 use pmhlink_sql::Value;
 use postgres::types::{FromSql, Kind, Type};
 
@@ -52,6 +52,20 @@ impl Column {
             Type::BYTEA => Column::Binary,
             _ => return None,
         })
+    }
+
+    /// What the host is told of the column.
+    pub fn column_type(self) -> ColumnType {
+        match self {
+            Column::Text => ColumnType::Text,
+            Column::Bool => ColumnType::Boolean,
+            Column::Int2 | Column::Int4 | Column::Int8 | Column::Oid => ColumnType::Integer,
+            Column::Float4 | Column::Float8 => ColumnType::Float,
+            Column::Numeric => ColumnType::Decimal,
+            Column::Date => ColumnType::Date,
+            Column::Timestamp => ColumnType::Timestamp,
+            Column::Binary => ColumnType::Binary,
+        }
     }
 
     /// The column's value from its wire bytes (`None` for NULL). `scratch` holds a NUMERIC's

@@ -428,3 +428,29 @@ fn the_settings_page_is_up_to_date() {
         panic!("{stale}");
     }
 }
+
+#[test]
+fn check_learns_each_column_type_without_reading_a_row() {
+    use pmhlink_pdk::ColumnType as T;
+    let db = Db::new(JUKYU);
+    let source = source(json!({
+        "url": db.url(),
+        "query": "SELECT bango, futan, kana, ritsu, kingaku, true AS flag, current_date AS day, now()::timestamp AS at, '\\x00'::bytea AS photo FROM jukyu"
+    }))
+    .unwrap();
+    assert_eq!(
+        source.column_types().unwrap(),
+        [
+            T::Text,
+            T::Integer,
+            T::Text,
+            T::Float,
+            T::Decimal,
+            T::Boolean,
+            T::Date,
+            T::Timestamp,
+            T::Binary
+        ]
+    );
+    assert_eq!(source.discover().unwrap().len(), 9);
+}

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use pmhlink_pdk::PluginError;
 use pmhlink_pdk::api::BatchBuilder;
+use pmhlink_pdk::{ColumnType, PluginError};
 use pmhlink_sql::{Connection, Database, DbSettings, Dialect, Requests, Value, write_cell};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
@@ -102,6 +102,44 @@ fn columns(settings: &DbSettings) -> Result<Vec<String>, PluginError> {
     prepare(&conn, settings).map(|(_, names)| names)
 }
 
+/// The statement's column types, from the declared types of the table columns it reads
+/// (SQLite's affinity rules), without reading a row; an expression has no declared type.
+fn column_types(settings: &DbSettings) -> Result<Vec<ColumnType>, PluginError> {
+    let conn = connect(settings)?;
+    let (statement, _) = prepare(&conn, settings)?;
+    Ok(statement
+        .columns()
+        .iter()
+        .map(|c| c.decl_type().map_or(ColumnType::Other, declared_type))
+        .collect())
+}
+
+/// A declared column type by SQLite's affinity rules (a name holding `INT` is an integer, one
+/// holding `CHAR`, `CLOB` or `TEXT` is text, …), dates and booleans told by their names.
+/// NUMERIC affinity stores a text that looks like a number as a number: it loses leading
+/// zeros as an INTEGER column does.
+fn declared_type(declared: &str) -> ColumnType {
+    let t = declared.to_ascii_uppercase();
+    let has = |word: &str| t.contains(word);
+    if has("INT") {
+        ColumnType::Integer
+    } else if has("CHAR") || has("CLOB") || has("TEXT") {
+        ColumnType::Text
+    } else if has("BLOB") || t.trim().is_empty() {
+        ColumnType::Binary
+    } else if has("REAL") || has("FLOA") || has("DOUB") {
+        ColumnType::Float
+    } else if has("BOOL") {
+        ColumnType::Boolean
+    } else if has("TIME") {
+        ColumnType::Timestamp
+    } else if has("DATE") {
+        ColumnType::Date
+    } else {
+        ColumnType::Decimal
+    }
+}
+
 /// The SQLite database a source reads.
 #[derive(Clone)]
 pub struct Sqlite(pub DbSettings);
@@ -111,6 +149,10 @@ impl Database for Sqlite {
 
     fn columns(&self) -> Result<Vec<String>, PluginError> {
         columns(&self.0)
+    }
+
+    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
+        column_types(&self.0)
     }
 
     fn serve(self, requests: Requests) {
@@ -256,4 +298,32 @@ fn push_row(
         batch.push_cell(c);
     }
     batch.end_row(row_number);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_by_sqlite_affinity() {
+        for (declared, want) in [
+            ("INTEGER", ColumnType::Integer),
+            ("bigint", ColumnType::Integer),
+            ("CHAR(7)", ColumnType::Text),
+            ("VARCHAR(20)", ColumnType::Text),
+            ("TEXT", ColumnType::Text),
+            ("CLOB", ColumnType::Text),
+            ("BLOB", ColumnType::Binary),
+            ("REAL", ColumnType::Float),
+            ("DOUBLE PRECISION", ColumnType::Float),
+            ("NUMERIC(10,2)", ColumnType::Decimal),
+            ("DECIMAL", ColumnType::Decimal),
+            ("BOOLEAN", ColumnType::Boolean),
+            ("DATE", ColumnType::Date),
+            ("DATETIME", ColumnType::Timestamp),
+            ("TIMESTAMP", ColumnType::Timestamp),
+        ] {
+            assert_eq!(declared_type(declared), want, "{declared}");
+        }
+    }
 }

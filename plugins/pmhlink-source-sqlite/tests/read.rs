@@ -269,3 +269,33 @@ fn the_settings_page_is_up_to_date() {
         panic!("{stale}");
     }
 }
+
+#[test]
+fn check_learns_declared_column_types_without_reading_a_row() {
+    use pmhlink_pdk::ColumnType as T;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jukyu.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE jukyu (bango INTEGER, shimei VARCHAR(20), kingaku NUMERIC(12,2), ritsu REAL, kaishi DATE, photo BLOB);",
+        )
+        .unwrap();
+    let source = source(json!({
+        "url": path.to_str().unwrap(),
+        "query": "SELECT bango, shimei, kingaku, ritsu, kaishi, photo, 1 AS computed FROM jukyu"
+    }))
+    .unwrap();
+    assert_eq!(
+        source.column_types().unwrap(),
+        [
+            T::Integer,
+            T::Text,
+            T::Decimal,
+            T::Float,
+            T::Date,
+            T::Binary,
+            T::Other
+        ]
+    );
+}

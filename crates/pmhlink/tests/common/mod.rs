@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod sqlite;
 pub mod town;
 
 use std::path::Path;
