@@ -80,6 +80,15 @@ pub fn spec_page_is_current(spec: &PluginSpec, path: &Path) -> Result<(), String
     page_is_current(path, &page)
 }
 
+/// Checks that the page at `path` is the settings page of `spec` followed by `guide`, a
+/// plugin's hand-written Markdown (usage, examples, caveats; usually `include_str!` of a file
+/// in its crate), so one page per plugin holds both and the settings part stays generated.
+pub fn guided_page_is_current(spec: &PluginSpec, guide: &str, path: &Path) -> Result<(), String> {
+    let page = spec_page(spec).map_err(|e| e.to_string())?;
+    let guide = guide.trim();
+    page_is_current(path, &format!("{page}\n{guide}\n"))
+}
+
 /// Checks that the page at `path` is `page`; with the environment variable `PMHLINK_BLESS`
 /// set, writes it first. For a test that fails when a committed page is stale.
 pub fn page_is_current(path: &Path, page: &str) -> Result<(), String> {

@@ -245,4 +245,34 @@ mod tests {
             prop_assert_eq!(cell(Value::Int(n), Encoding::Utf8).unwrap().parse::<i64>().unwrap(), n);
         }
     }
+
+    /// The table of this module's doc, as docs/database-sources.md shows it to operators.
+    #[test]
+    fn the_operators_page_shows_this_conversion_table() {
+        let table = |text: &str, prefix: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.strip_prefix(prefix))
+                .map(str::trim_start)
+                .filter(|l| l.starts_with('|'))
+                .map(str::to_owned)
+                .collect()
+        };
+        let here = table(include_str!("value.rs"), "//! ");
+        let page = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/database-sources.md"),
+        )
+        .unwrap();
+        let start = page
+            .find("| value | cell |")
+            .expect("the table on the page");
+        let shown: Vec<String> = page[start..]
+            .lines()
+            .take_while(|l| l.starts_with('|'))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            shown, here,
+            "docs/database-sources.md differs from value.rs's table"
+        );
+    }
 }

@@ -422,9 +422,11 @@ fn the_read_is_one_snapshot_while_the_vendor_system_writes() {
 fn the_settings_page_is_up_to_date() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plugins/postgres.md");
-    if let Err(stale) =
-        pmhlink_pdk::docs::spec_page_is_current(&pmhlink_source_postgres::spec(), &path)
-    {
+    if let Err(stale) = pmhlink_pdk::docs::guided_page_is_current(
+        &pmhlink_source_postgres::spec(),
+        include_str!("../GUIDE.md"),
+        &path,
+    ) {
         panic!("{stale}");
     }
 }

@@ -263,9 +263,11 @@ fn read_first(s: &mut SqliteSource) -> usize {
 #[test]
 fn the_settings_page_is_up_to_date() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/plugins/sqlite.md");
-    if let Err(stale) =
-        pmhlink_pdk::docs::spec_page_is_current(&pmhlink_source_sqlite::spec(), &path)
-    {
+    if let Err(stale) = pmhlink_pdk::docs::guided_page_is_current(
+        &pmhlink_source_sqlite::spec(),
+        include_str!("../GUIDE.md"),
+        &path,
+    ) {
         panic!("{stale}");
     }
 }
