@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod databases;
 pub mod sqlite;
 pub mod town;
 
