@@ -107,9 +107,22 @@ pub mod rusage {
             .unwrap_or(0)
     }
 
+    /// What a child cost: its exit code, its peak resident set (KiB) and its CPU time.
+    pub struct Usage {
+        pub code: i32,
+        pub peak_kib: i64,
+        pub cpu: std::time::Duration,
+    }
+
     /// Waits for a child and returns (exit code, its peak resident set in KiB). Linux counts a
     /// child's peak from its parent's at the fork, so the parent must hold nothing large.
     pub fn wait(child: &std::process::Child) -> (i32, i64) {
+        let usage = wait_usage(child);
+        (usage.code, usage.peak_kib)
+    }
+
+    /// [`wait`], with the child's CPU time (user + system).
+    pub fn wait_usage(child: &std::process::Child) -> Usage {
         let pid = child.id() as libc::pid_t;
         let mut status = 0;
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -119,7 +132,15 @@ pub mod rusage {
         } else {
             -1
         };
-        (code, usage.ru_maxrss)
+        let time = |t: libc::timeval| {
+            std::time::Duration::from_secs(t.tv_sec as u64)
+                + std::time::Duration::from_micros(t.tv_usec as u64)
+        };
+        Usage {
+            code,
+            peak_kib: usage.ru_maxrss,
+            cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        }
     }
 }
 

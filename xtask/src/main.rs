@@ -3,6 +3,7 @@
 mod bench;
 mod bench_api;
 mod bench_ledger;
+mod bench_sources;
 mod ci;
 mod demo;
 mod demo_days;
@@ -50,6 +51,9 @@ enum Command {
     /// The diff and the ledger at a large city's scale: day 1 accepted whole, day 2 with 1 %
     /// changed and 0.1 % gone; times the diff and the plan's commit (release build).
     BenchLedger(bench_ledger::LedgerBenchArgs),
+    /// The same city's subsidy rows from the CSV export, PostgreSQL and MariaDB through the same
+    /// pipeline (release): wall, CPU and peak memory of each, as ratios to the CSV run.
+    BenchSources(bench_sources::SourcesBenchArgs),
     /// A first upload and a 1 %-changed day through the API sink to the emulator (release).
     BenchApi(bench::PipelineBenchArgs),
     /// The measured day of `bench-ledger`, in a process of its own (for its peak memory).
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::BenchPipeline(args) => bench::pipeline(&args),
         Command::BenchLedger(args) => bench_ledger::run(&args),
         Command::BenchApi(args) => bench_api::run(&args),
+        Command::BenchSources(args) => bench_sources::run(&args),
         Command::BenchLedgerDay2 { dir } => bench_ledger::day2(&dir),
         Command::Docs => std::fs::write(
             demo::workspace_root().join("docs/pipeline-reference.md"),
