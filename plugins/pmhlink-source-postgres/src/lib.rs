@@ -36,7 +36,9 @@
 
 mod connect;
 mod read;
+mod tls;
 mod types;
+mod url;
 
 use pmhlink_pdk::{PluginError, PluginSpec};
 use pmhlink_sql::{DbConfig, DbSource};
