@@ -691,11 +691,24 @@ impl Tls {
         self.roots_from.key()
     }
 
-    /// For messages: `` `tls` ``, `` `url`'s `sslmode` ``, or `` `tls` (by default
-    /// `require`) `` when nothing said it.
+    /// For messages: `` `tls` `` (given or not), or `` `url`'s `sslmode` ``.
     pub fn mode_shown(&self) -> String {
-        self.mode_from
-            .shown(&format!("`tls` (by default `{}`)", DEFAULT_TLS.word()))
+        self.mode_from.shown("`tls`")
+    }
+
+    /// For messages: `` `tls` is `require` ``, `` `url`'s `sslmode` is `verify-ca` ``, or
+    /// `` `tls` is `require` (the default) `` when nothing said it.
+    pub fn mode_said(&self) -> String {
+        let default = if self.mode_from == Origin::Default {
+            " (the default)"
+        } else {
+            ""
+        };
+        format!(
+            "{} is `{}`{default}",
+            self.mode_from.shown("`tls`"),
+            self.mode.word()
+        )
     }
 
     /// For messages: `` `tls_ca_file` ``, `` `url`'s `sslrootcert` ``, or `the system's

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use pmhlink_pdk::PluginError;
-use pmhlink_sql::{Tls, TlsMode, TlsRoots};
+use pmhlink_sql::{Tls, TlsRoots};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -20,15 +20,13 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 pub fn connector(tls: &Tls) -> Result<MakeRustlsConnect, PluginError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = if tls.checks_chain() {
-        let webpki = WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots(tls)?),
-            provider.clone(),
-        )
-        .build()
-        .map_err(|e| {
-            PluginError::config(format!("the CA certificates cannot be used: {e}"))
-                .at(tls.roots_key().unwrap_or(tls.mode_key()))
-        })?;
+        let webpki =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider.clone())
+                .build()
+                .map_err(|e| {
+                    PluginError::config(format!("the CA certificates cannot be used: {e}"))
+                        .at(tls.roots_key().unwrap_or(tls.mode_key()))
+                })?;
         if tls.checks_host() {
             webpki
         } else {
@@ -71,9 +69,9 @@ fn roots(tls: &Tls) -> Result<RootCertStore, PluginError> {
                 .at(key));
             }
             for cert in certs {
-                store.add(cert).map_err(|e| {
+                store.add(cert).map_err(|_| {
                     PluginError::config(format!(
-                        "a certificate in the file {shown} names cannot be a CA: {e}"
+                        "a certificate in the file {shown} names does not parse as an X.509 certificate"
                     ))
                     .at(key)
                 })?;
@@ -109,13 +107,10 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -222,24 +217,20 @@ pub fn failure(e: &postgres::Error) -> Option<Failure> {
 /// A TLS failure as a message at the key to change. Of the certificate, only the names it
 /// is for are told (when they are not the host connected to), never the host itself.
 pub fn message(tls: &Tls, failure: &Failure, connection_key: &str) -> PluginError {
-    let mode = tls.mode_shown();
+    let said = tls.mode_said();
     let fail = |key: &str, words: String| PluginError::config(words).at(key);
     let e = match failure {
         Failure::Refused => {
             return fail(
                 tls.mode_key(),
                 format!(
-                    "the server does not offer TLS, and {mode} is `{}`: turn on `ssl` on the server, or (only where the data may cross the network in clear) set `tls = \"disable\"`",
-                    tls.mode.word()
+                    "the server does not offer TLS, and {said}: turn on `ssl` on the server, or (only where the data may cross the network in clear) set `tls = \"disable\"`"
                 ),
             );
         }
         Failure::Handshake(None) => {
-            return PluginError::io(format!(
-                "the TLS handshake with the server failed ({mode} is `{}`)",
-                tls.mode.word()
-            ))
-            .at(tls.mode_key());
+            return PluginError::io(format!("the TLS handshake with the server failed ({said})"))
+                .at(tls.mode_key());
         }
         Failure::Handshake(Some(e)) => e,
     };
@@ -250,14 +241,10 @@ pub fn message(tls: &Tls, failure: &Failure, connection_key: &str) -> PluginErro
             CertificateError::UnknownIssuer => fail(
                 roots_key,
                 if tls.roots_key().is_some() {
-                    format!(
-                        "the server's certificate is not signed by a CA of {roots} ({mode} is `{}`)",
-                        tls.mode.word()
-                    )
+                    format!("the server's certificate is not signed by a CA of {roots} ({said})")
                 } else {
                     format!(
-                        "the server's certificate is not signed by a CA the system trusts, and {mode} is `{}`: give the CA that signed it (for a self-signed certificate, the certificate itself) in `tls_ca_file`",
-                        tls.mode.word()
+                        "the server's certificate is not signed by a CA the system trusts, and {said}: give the CA that signed it (for a self-signed certificate, the certificate itself) in `tls_ca_file`"
                     )
                 },
             ),
@@ -290,15 +277,13 @@ pub fn message(tls: &Tls, failure: &Failure, connection_key: &str) -> PluginErro
             other => fail(
                 roots_key,
                 format!(
-                    "the server's certificate is refused ({mode} is `{}`): {}",
-                    tls.mode.word(),
+                    "the server's certificate is refused ({said}): {}",
                     certificate_problem(other)
                 ),
             ),
         },
         other => PluginError::io(format!(
-            "the TLS handshake with the server failed ({mode} is `{}`): {other}",
-            tls.mode.word()
+            "the TLS handshake with the server failed ({said}): {other}"
         ))
         .at(tls.mode_key()),
     }
@@ -307,6 +292,19 @@ pub fn message(tls: &Tls, failure: &Failure, connection_key: &str) -> PluginErro
 /// `verify-full`'s refusal: the host connected to is not among the certificate's names (the
 /// names are the certificate's, shown so the operator can connect by one of them).
 fn not_for_host(tls: &Tls, presented: &[String], connection_key: &str) -> String {
+    // rustls gives each name as webpki's debug form: `DnsName("db.example.lg.jp")`,
+    // `IpAddress(192.0.2.1)`; other kinds of name are not ones to connect by.
+    let presented: Vec<&str> = presented
+        .iter()
+        .filter_map(|n| {
+            n.strip_prefix("DnsName(\"")
+                .and_then(|n| n.strip_suffix("\")"))
+                .or_else(|| {
+                    n.strip_prefix("IpAddress(")
+                        .and_then(|n| n.strip_suffix(')'))
+                })
+        })
+        .collect();
     let names = if presented.is_empty() {
         String::new()
     } else {
@@ -319,9 +317,8 @@ fn not_for_host(tls: &Tls, presented: &[String], connection_key: &str) -> String
         _ => "`host`",
     };
     format!(
-        "the server's certificate is not for the host connected to{names}, and {} is `{}`, which checks that: give a name the certificate is for as {connect_by}, or use `verify-ca`",
-        tls.mode_shown(),
-        TlsMode::VerifyFull.word()
+        "the server's certificate is not for the host connected to{names}, and {}, which checks that: give a name the certificate is for as {connect_by}, or use `verify-ca`",
+        tls.mode_said()
     )
 }
 

@@ -75,7 +75,10 @@ fn is_tls(key: &str) -> bool {
 fn split_url(url: &str, prefix: usize) -> (String, Vec<(String, String)>) {
     let rest = &url[prefix..];
     let after_user = rest.find('@').map_or(0, |at| at + 1);
-    let Some(question) = rest[after_user..].find('?').map(|q| prefix + after_user + q) else {
+    let Some(question) = rest[after_user..]
+        .find('?')
+        .map(|q| prefix + after_user + q)
+    else {
         return (url.to_owned(), Vec::new());
     };
     let mut kept = Vec::new();
@@ -168,12 +171,7 @@ mod tests {
     #[test]
     fn the_tls_parameters_leave_the_url_in_either_form() {
         let cases: [(&str, &str, Option<TlsMode>, Option<TlsRoots>); 9] = [
-            (
-                "postgres://u@h/d",
-                "postgres://u@h/d",
-                None,
-                None,
-            ),
+            ("postgres://u@h/d", "postgres://u@h/d", None, None),
             (
                 "postgres://u@h/d?sslmode=require",
                 "postgres://u@h/d",
@@ -212,8 +210,18 @@ mod tests {
                 Some(file("/ca dir/ca.pem")),
             ),
             // What does not read is left for the client library to refuse.
-            ("host='h sslmode=require", "host='h sslmode=require", None, None),
-            ("postgres://u@h/d?sslmode", "postgres://u@h/d?sslmode", None, None),
+            (
+                "host='h sslmode=require",
+                "host='h sslmode=require",
+                None,
+                None,
+            ),
+            (
+                "postgres://u@h/d?sslmode",
+                "postgres://u@h/d?sslmode",
+                None,
+                None,
+            ),
         ];
         for (url, without, mode, roots) in cases {
             let split = split(url).unwrap_or_else(|e| panic!("{url}: {e}"));
@@ -232,7 +240,10 @@ mod tests {
             ("postgres://u@h/d?sslmode=allow", "`allow`, plain first"),
             ("postgres://u@h/d?sslmode=verify", "is not one of"),
             ("postgres://u@h/d?sslrootcert=", "`sslrootcert` is empty"),
-            ("postgres://u@h/d?sslcert=/c.pem", "`url`'s `sslcert` is not supported"),
+            (
+                "postgres://u@h/d?sslcert=/c.pem",
+                "`url`'s `sslcert` is not supported",
+            ),
             ("host=h sslkey=/k.pem", "`url`'s `sslkey` is not supported"),
             ("postgres://u@h/d?sslnegotiation=direct", "`sslnegotiation`"),
         ] {
