@@ -188,7 +188,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pmhlink-xtask-ssl-{}", std::process::id()));
         let conf_d = dir.join("conf.d");
         std::fs::create_dir_all(&conf_d).unwrap();
-        let cases: [(&str, &[(&str, &str)], bool); 5] = [
+        type Files<'a> = &'a [(&'a str, &'a str)];
+        let cases: [(&str, Files<'_>, bool); 5] = [
             ("#ssl = off\n", &[], false),
             ("ssl = on  # Debian's\n", &[], true),
             ("ssl = on\n", &[("90-ci.conf", "ssl = 'off'\n")], false),
