@@ -3,7 +3,7 @@
 //! errors, strict decoding, and nothing personal or secret in any message.
 //!
 //! - [`DbConfig`]: the one settings shape (connection, password, `query` or `table` +
-//!   `columns`, `fetch_size`, `timeout_secs`, `encoding`), checked into [`DbSettings`].
+//!   `columns`, `fetch_size`, `timeout_secs`, `encoding`, `tls`), checked into [`DbSettings`].
 //! - [`Value`] and [`write_cell`]: a typed value as the text a mapping expects, the same way in
 //!   every plugin (NULL → empty, padding kept, dates ISO, decimals exact, booleans `0`/`1`,
 //!   binary refused naming its column).
@@ -15,5 +15,8 @@ mod settings;
 mod value;
 
 pub use reading::{Database, DbSource, Reply, Requests};
-pub use settings::{Connection, DbConfig, DbSettings, Dialect, Encoding, Select, result_columns};
+pub use settings::{
+    Connection, DEFAULT_TLS, DbConfig, DbSettings, Dialect, Encoding, Select, Tls, TlsMode,
+    TlsRoots, UrlTls, result_columns,
+};
 pub use value::{CellProblem, Value, write_cell};

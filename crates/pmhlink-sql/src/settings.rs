@@ -25,6 +25,12 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Whether the plugins of this dialect encrypt their connection and so take `tls` and
+    /// `tls_ca_file`. SQLite reads a file; MySQL and ODBC do not yet.
+    pub fn takes_tls(self) -> bool {
+        self == Dialect::Postgres
+    }
+
     /// `name` as a quoted identifier; `schema.table` quotes each part.
     pub fn quote(self, name: &str) -> String {
         let q = if self == Dialect::MySql { '`' } else { '"' };
@@ -94,7 +100,131 @@ pub struct DbConfig {
     /// calls itself something else are common in old municipal systems).
     #[serde(default)]
     pub encoding: Encoding,
+    /// TLS for the connection, in libpq's `sslmode` words and meanings. When absent:
+    /// `require` (encrypted; refused by a server without TLS), or what a PostgreSQL `url`'s
+    /// `sslmode` says. A `url`'s `sslmode` that says otherwise than `tls` is refused. Over a
+    /// Unix socket there is no TLS, whatever this says (as libpq). Only plugins that encrypt
+    /// take it: SQLite (a file) refuses it; MySQL and ODBC do not support it yet.
+    #[serde(default)]
+    pub tls: Option<TlsMode>,
+    /// A PEM file of the CA certificates to trust for `tls` (by default the system's roots).
+    /// With `prefer` or `require` it makes the certificate checked as `verify-ca` does (as
+    /// libpq's `sslrootcert`). A PostgreSQL `url`'s `sslrootcert` is the same setting.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
+
+/// Whether, and how strictly, the connection is encrypted: libpq's `sslmode` words, with
+/// libpq's meanings (what a failed check does is the plugin's page).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// No TLS: everything, the password and every row, crosses the network in clear.
+    Disable,
+    /// TLS when the server offers it, plain when it does not (or when the TLS handshake
+    /// fails): libpq's default, encrypted only against a passive listener.
+    Prefer,
+    /// TLS or no connection; the server's certificate is not checked unless `tls_ca_file`
+    /// is given, which makes it `verify-ca`.
+    Require,
+    /// TLS, and the server's certificate signed by a CA of `tls_ca_file` (or of the system's
+    /// roots); the host name in it is not checked.
+    VerifyCa,
+    /// As `verify-ca`, and the certificate is for the host connected to (`host`, or the
+    /// `url`'s host): the setting that stops a server in the middle.
+    VerifyFull,
+}
+
+impl TlsMode {
+    /// libpq's word for the mode: `verify-full`.
+    pub fn word(self) -> &'static str {
+        match self {
+            TlsMode::Disable => "disable",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require => "require",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::VerifyFull => "verify-full",
+        }
+    }
+
+    /// The mode libpq's `word` names, if it is one of these five.
+    pub fn from_word(word: &str) -> Option<TlsMode> {
+        [
+            TlsMode::Disable,
+            TlsMode::Prefer,
+            TlsMode::Require,
+            TlsMode::VerifyCa,
+            TlsMode::VerifyFull,
+        ]
+        .into_iter()
+        .find(|m| m.word() == word)
+    }
+}
+
+/// The certificates a TLS connection's server certificate is checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsRoots {
+    /// The operating system's trusted roots.
+    System,
+    /// The CA certificates of a PEM file.
+    File(PathBuf),
+}
+
+/// The checked TLS settings of a plugin that encrypts its connection, and where each came
+/// from (so a failure names the key to change).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tls {
+    pub mode: TlsMode,
+    pub roots: TlsRoots,
+    mode_from: Origin,
+    roots_from: Origin,
+}
+
+/// Where a TLS setting came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    /// Neither key nor URL said it.
+    Default,
+    /// Its own key: `tls` or `tls_ca_file`.
+    Key(&'static str),
+    /// A parameter of the connection URL given at `key`.
+    Url {
+        key: &'static str,
+        param: &'static str,
+    },
+}
+
+impl Origin {
+    fn key(self) -> Option<&'static str> {
+        match self {
+            Origin::Default => None,
+            Origin::Key(key) | Origin::Url { key, .. } => Some(key),
+        }
+    }
+
+    /// For messages: `` `tls` `` or `` `url`'s `sslmode` ``.
+    fn shown(self, default: &str) -> String {
+        match self {
+            Origin::Default => default.to_owned(),
+            Origin::Key(key) => format!("`{key}`"),
+            Origin::Url { key, param } => format!("`{key}`'s `{param}`"),
+        }
+    }
+}
+
+/// What a plugin's connection URL says about TLS in its own parameters (PostgreSQL's
+/// `sslmode` and `sslrootcert`), each with the parameter's name for messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UrlTls {
+    pub mode: Option<(&'static str, TlsMode)>,
+    pub roots: Option<(&'static str, TlsRoots)>,
+}
+
+/// The mode when neither `tls` nor a URL says one: encrypted, or no connection. A pipeline
+/// whose data may cross the network in clear says so (`tls = "disable"`) where a reviewer
+/// sees it; `prefer` would fall back to plain without a word, and against an active attacker
+/// (who answers "no TLS") it protects nothing.
+pub const DEFAULT_TLS: TlsMode = TlsMode::Require;
 
 fn default_fetch_size() -> usize {
     1000
@@ -164,6 +294,9 @@ pub struct DbSettings {
     pub fetch_size: usize,
     pub timeout: Duration,
     pub encoding: Encoding,
+    /// TLS, for a plugin whose dialect encrypts its connection ([`Dialect::takes_tls`]);
+    /// `None` for the others.
+    pub tls: Option<Tls>,
 }
 
 #[derive(Clone)]
@@ -181,6 +314,7 @@ impl fmt::Debug for DbSettings {
             .field("fetch_size", &self.fetch_size)
             .field("timeout", &self.timeout)
             .field("encoding", &self.encoding)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -260,6 +394,7 @@ impl DbConfig {
         if self.timeout_secs == 0 {
             return Err(invalid("timeout_secs", "`timeout_secs` must be at least 1"));
         }
+        let tls = Tls::settle(dialect, self.tls, self.tls_ca_file)?;
         Ok(DbSettings {
             connection,
             password,
@@ -267,6 +402,7 @@ impl DbConfig {
             fetch_size: self.fetch_size,
             timeout: Duration::from_secs(self.timeout_secs),
             encoding: self.encoding,
+            tls,
         })
     }
 
@@ -362,6 +498,20 @@ fn check_columns(columns: &[String]) -> Result<(), PluginError> {
 }
 
 impl DbSettings {
+    /// Takes what the connection URL (given at `url`) says about TLS, in the plugin's own
+    /// parameters, as the same settings as `tls` and `tls_ca_file` (see [`UrlTls`]); a
+    /// conflict is refused naming both keys. Only for a dialect that takes TLS.
+    pub fn merge_url_tls(&mut self, url: UrlTls) -> Result<(), PluginError> {
+        match &mut self.tls {
+            Some(tls) => tls.merge_url("url", url),
+            None if url == UrlTls::default() => Ok(()),
+            None => Err(invalid(
+                "url",
+                "`url` asks for TLS, which this source does not support",
+            )),
+        }
+    }
+
     /// The key the password was given at (`password` or `password_file`), if any: where a
     /// refused login is reported.
     pub fn password_key(&self) -> Option<&'static str> {
@@ -401,6 +551,186 @@ impl DbSettings {
                 Ok(Some(first.to_owned()))
             }
         }
+    }
+}
+
+impl Tls {
+    /// `tls` and `tls_ca_file` as given, for `dialect`: `None` where the dialect takes no TLS
+    /// (and either key is then refused).
+    fn settle(
+        dialect: Dialect,
+        mode: Option<TlsMode>,
+        ca_file: Option<PathBuf>,
+    ) -> Result<Option<Tls>, PluginError> {
+        if !dialect.takes_tls() {
+            let key = if mode.is_some() {
+                "tls"
+            } else if ca_file.is_some() {
+                "tls_ca_file"
+            } else {
+                return Ok(None);
+            };
+            let why = match dialect {
+                Dialect::Sqlite => "a SQLite database is a file, read without a network",
+                _ => "this source does not support TLS yet",
+            };
+            return Err(invalid(key, format!("`{key}` does not apply here: {why}")));
+        }
+        if ca_file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+            return Err(invalid("tls_ca_file", "`tls_ca_file` is empty"));
+        }
+        let tls = Tls {
+            mode: mode.unwrap_or(DEFAULT_TLS),
+            mode_from: if mode.is_some() {
+                Origin::Key("tls")
+            } else {
+                Origin::Default
+            },
+            roots_from: if ca_file.is_some() {
+                Origin::Key("tls_ca_file")
+            } else {
+                Origin::Default
+            },
+            roots: ca_file.map_or(TlsRoots::System, TlsRoots::File),
+        };
+        tls.consistent()?;
+        Ok(Some(tls))
+    }
+
+    /// Takes what the connection URL given at `key` says about TLS as the same settings as
+    /// `tls` and `tls_ca_file`; a URL that says otherwise than those keys is refused, naming
+    /// both. `sslrootcert=system` (libpq's word for the system's roots) asks for
+    /// `verify-full`, as in libpq: the mode then defaults to it, and a weaker one is refused.
+    fn merge_url(&mut self, key: &'static str, url: UrlTls) -> Result<(), PluginError> {
+        if let Some((param, mode)) = url.mode {
+            let from = Origin::Url { key, param };
+            match self.mode_from {
+                Origin::Key(_) if self.mode != mode => {
+                    return Err(invalid(
+                        "tls",
+                        format!(
+                            "`tls` is `{}` and {} is `{}`: say it once (leave `{param}` out of `{key}`, or `tls` out)",
+                            self.mode.word(),
+                            from.shown(""),
+                            mode.word()
+                        ),
+                    ));
+                }
+                Origin::Key(_) => {}
+                _ => {
+                    self.mode = mode;
+                    self.mode_from = from;
+                }
+            }
+        }
+        if let Some((param, roots)) = url.roots {
+            let from = Origin::Url { key, param };
+            match self.roots_from {
+                Origin::Key(_) if self.roots != roots => {
+                    return Err(invalid(
+                        "tls_ca_file",
+                        format!(
+                            "`tls_ca_file` and {} name different CA certificates: give one (leave `{param}` out of `{key}`, or `tls_ca_file` out)",
+                            from.shown("")
+                        ),
+                    ));
+                }
+                Origin::Key(_) => {}
+                _ => {
+                    if roots == TlsRoots::System {
+                        if self.mode_from == Origin::Default {
+                            self.mode = TlsMode::VerifyFull;
+                            self.mode_from = from;
+                        } else if self.mode != TlsMode::VerifyFull {
+                            return Err(invalid(
+                                self.mode_key(),
+                                format!(
+                                    "{} `system` (the system's roots) goes with `verify-full`, and {} is `{}` (as in libpq)",
+                                    from.shown(""),
+                                    self.mode_from.shown(""),
+                                    self.mode.word()
+                                ),
+                            ));
+                        }
+                    }
+                    self.roots = roots;
+                    self.roots_from = from;
+                }
+            }
+        }
+        self.consistent()
+    }
+
+    /// CA certificates are for a connection that is encrypted.
+    fn consistent(&self) -> Result<(), PluginError> {
+        if self.mode == TlsMode::Disable
+            && let Some(key) = self.roots_from.key()
+        {
+            return Err(invalid(
+                key,
+                format!(
+                    "{} names CA certificates, but {} is `disable`: without TLS no certificate is checked",
+                    self.roots_from.shown(""),
+                    self.mode_from.shown("")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The key the mode came from: `tls` (given or not), or the connection URL's key when
+    /// its parameter gave it. A refused or failed TLS connection is reported there.
+    pub fn mode_key(&self) -> &'static str {
+        self.mode_from.key().unwrap_or("tls")
+    }
+
+    /// The key the CA certificates came from (`tls_ca_file`, or the URL's key), or `None` for
+    /// the system's roots by default: a certificate those CAs did not sign is reported there
+    /// (at [`Tls::mode_key`] for the default roots).
+    pub fn roots_key(&self) -> Option<&'static str> {
+        self.roots_from.key()
+    }
+
+    /// For messages: `` `tls` `` (given or not), or `` `url`'s `sslmode` ``.
+    pub fn mode_shown(&self) -> String {
+        self.mode_from.shown("`tls`")
+    }
+
+    /// For messages: `` `tls` is `require` ``, `` `url`'s `sslmode` is `verify-ca` ``, or
+    /// `` `tls` is `require` (the default) `` when nothing said it.
+    pub fn mode_said(&self) -> String {
+        let default = if self.mode_from == Origin::Default {
+            " (the default)"
+        } else {
+            ""
+        };
+        format!(
+            "{} is `{}`{default}",
+            self.mode_from.shown("`tls`"),
+            self.mode.word()
+        )
+    }
+
+    /// For messages: `` `tls_ca_file` ``, `` `url`'s `sslrootcert` ``, or `the system's
+    /// roots`.
+    pub fn roots_shown(&self) -> String {
+        self.roots_from.shown("the system's roots")
+    }
+
+    /// Whether the server's certificate must be signed by a trusted CA: `verify-ca` and
+    /// `verify-full`, and (as libpq does when it has a root certificate file) `prefer` and
+    /// `require` with CA certificates given.
+    pub fn checks_chain(&self) -> bool {
+        match self.mode {
+            TlsMode::Disable => false,
+            TlsMode::Prefer | TlsMode::Require => self.roots_from != Origin::Default,
+            TlsMode::VerifyCa | TlsMode::VerifyFull => true,
+        }
+    }
+
+    /// Whether the certificate must also be for the host connected to (`verify-full`).
+    pub fn checks_host(&self) -> bool {
+        self.mode == TlsMode::VerifyFull
     }
 }
 
@@ -569,5 +899,269 @@ mod tests {
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every dialect with no TLS key, `tls`, and `tls_ca_file`: only PostgreSQL takes them,
+    /// and the others refuse each at its key.
+    #[test]
+    fn only_a_dialect_that_encrypts_takes_tls() {
+        let bases = [
+            (Dialect::Sqlite, json!({"url": "a.db", "query": "q"})),
+            (Dialect::Postgres, json!({"url": "u", "query": "q"})),
+            (Dialect::MySql, json!({"url": "u", "query": "q"})),
+            (Dialect::Odbc, json!({"dsn": "d", "query": "q"})),
+        ];
+        for (dialect, base) in bases {
+            let plain = settle(base.clone(), dialect).unwrap();
+            for (key, value) in [
+                ("tls", json!("verify-full")),
+                ("tls_ca_file", json!("/ca.pem")),
+            ] {
+                let mut config = base.clone();
+                config[key] = value;
+                let result = settle(config, dialect);
+                if dialect.takes_tls() {
+                    assert!(result.is_ok(), "{dialect:?} {key}");
+                    continue;
+                }
+                let err = result.unwrap_err();
+                assert_eq!(err.location.as_deref(), Some(key), "{dialect:?}: {err}");
+                let why = if dialect == Dialect::Sqlite {
+                    "a SQLite database is a file"
+                } else {
+                    "does not support TLS yet"
+                };
+                assert!(err.message.contains(why), "{dialect:?}: {err}");
+            }
+            if dialect.takes_tls() {
+                let tls = plain.tls.expect("TLS settings");
+                assert_eq!((tls.mode, &tls.roots), (DEFAULT_TLS, &TlsRoots::System));
+                assert_eq!((tls.mode_key(), tls.roots_key()), ("tls", None));
+            } else {
+                assert_eq!(plain.tls, None, "{dialect:?}");
+                // Nor may its URL ask for TLS.
+                let mut s = plain;
+                let err = s
+                    .merge_url_tls(UrlTls {
+                        mode: Some(("sslmode", TlsMode::Require)),
+                        roots: None,
+                    })
+                    .unwrap_err();
+                assert_eq!(err.location.as_deref(), Some("url"), "{err}");
+                s.merge_url_tls(UrlTls::default()).unwrap();
+            }
+        }
+    }
+
+    /// `tls`, `tls_ca_file` and what a URL says, as PostgreSQL takes them: the mode, the
+    /// roots, where each came from and what is checked, or the refusal's key and words.
+    #[test]
+    fn tls_keys_and_url_parameters_are_one_setting() {
+        use TlsMode::*;
+        type Expect = Result<
+            (
+                TlsMode,
+                TlsRoots,
+                &'static str,
+                Option<&'static str>,
+                bool,
+                bool,
+            ),
+            (&'static str, &'static str),
+        >;
+        let file = |p: &str| TlsRoots::File(PathBuf::from(p));
+        let url = |mode: Option<TlsMode>, roots: Option<TlsRoots>| UrlTls {
+            mode: mode.map(|m| ("sslmode", m)),
+            roots: roots.map(|r| ("sslrootcert", r)),
+        };
+        let cases: Vec<(Value, UrlTls, Expect)> = vec![
+            (
+                json!({}),
+                UrlTls::default(),
+                Ok((Require, TlsRoots::System, "tls", None, false, false)),
+            ),
+            (
+                json!({"tls": "disable"}),
+                UrlTls::default(),
+                Ok((Disable, TlsRoots::System, "tls", None, false, false)),
+            ),
+            (
+                json!({"tls": "prefer"}),
+                UrlTls::default(),
+                Ok((Prefer, TlsRoots::System, "tls", None, false, false)),
+            ),
+            (
+                json!({"tls": "prefer", "tls_ca_file": "/ca.pem"}),
+                UrlTls::default(),
+                Ok((
+                    Prefer,
+                    file("/ca.pem"),
+                    "tls",
+                    Some("tls_ca_file"),
+                    true,
+                    false,
+                )),
+            ),
+            (
+                json!({"tls_ca_file": "/ca.pem"}),
+                UrlTls::default(),
+                Ok((
+                    Require,
+                    file("/ca.pem"),
+                    "tls",
+                    Some("tls_ca_file"),
+                    true,
+                    false,
+                )),
+            ),
+            (
+                json!({"tls": "verify-ca"}),
+                UrlTls::default(),
+                Ok((VerifyCa, TlsRoots::System, "tls", None, true, false)),
+            ),
+            (
+                json!({"tls": "verify-full"}),
+                UrlTls::default(),
+                Ok((VerifyFull, TlsRoots::System, "tls", None, true, true)),
+            ),
+            (
+                json!({"tls": "disable", "tls_ca_file": "/ca.pem"}),
+                UrlTls::default(),
+                Err((
+                    "tls_ca_file",
+                    "`tls_ca_file` names CA certificates, but `tls` is `disable`",
+                )),
+            ),
+            (
+                json!({"tls_ca_file": ""}),
+                UrlTls::default(),
+                Err(("tls_ca_file", "`tls_ca_file` is empty")),
+            ),
+            // The URL's parameters are the same settings.
+            (
+                json!({}),
+                url(Some(Disable), None),
+                Ok((Disable, TlsRoots::System, "url", None, false, false)),
+            ),
+            (
+                json!({}),
+                url(Some(VerifyCa), Some(file("/ca.pem"))),
+                Ok((VerifyCa, file("/ca.pem"), "url", Some("url"), true, false)),
+            ),
+            (
+                json!({"tls": "require"}),
+                url(Some(Require), None),
+                Ok((Require, TlsRoots::System, "tls", None, false, false)),
+            ),
+            (
+                json!({"tls_ca_file": "/ca.pem"}),
+                url(None, Some(file("/ca.pem"))),
+                Ok((
+                    Require,
+                    file("/ca.pem"),
+                    "tls",
+                    Some("tls_ca_file"),
+                    true,
+                    false,
+                )),
+            ),
+            (
+                json!({"tls": "verify-full"}),
+                url(None, Some(file("/ca.pem"))),
+                Ok((VerifyFull, file("/ca.pem"), "tls", Some("url"), true, true)),
+            ),
+            // libpq's `sslrootcert=system` asks for verify-full.
+            (
+                json!({}),
+                url(None, Some(TlsRoots::System)),
+                Ok((VerifyFull, TlsRoots::System, "url", Some("url"), true, true)),
+            ),
+            (
+                json!({"tls": "verify-ca"}),
+                url(None, Some(TlsRoots::System)),
+                Err((
+                    "tls",
+                    "`url`'s `sslrootcert` `system` (the system's roots) goes with `verify-full`, and `tls` is `verify-ca`",
+                )),
+            ),
+            // Conflicts name both keys.
+            (
+                json!({"tls": "require"}),
+                url(Some(Disable), None),
+                Err((
+                    "tls",
+                    "`tls` is `require` and `url`'s `sslmode` is `disable`: say it once",
+                )),
+            ),
+            (
+                json!({"tls_ca_file": "/secret-dir/a.pem"}),
+                url(None, Some(file("/secret-dir/b.pem"))),
+                Err((
+                    "tls_ca_file",
+                    "`tls_ca_file` and `url`'s `sslrootcert` name different CA certificates",
+                )),
+            ),
+            (
+                json!({"tls_ca_file": "/secret-dir/a.pem"}),
+                url(None, Some(TlsRoots::System)),
+                Err(("tls_ca_file", "name different CA certificates")),
+            ),
+            (
+                json!({}),
+                url(Some(Disable), Some(file("/secret-dir/a.pem"))),
+                Err((
+                    "url",
+                    "`url`'s `sslrootcert` names CA certificates, but `url`'s `sslmode` is `disable`",
+                )),
+            ),
+        ];
+        for (keys, from_url, expected) in cases {
+            let mut config = json!({"url": "u", "query": "q"});
+            for (k, v) in keys.as_object().unwrap() {
+                config[k] = v.clone();
+            }
+            let result = settle(config.clone(), Dialect::Postgres).and_then(|mut s| {
+                s.merge_url_tls(from_url.clone())?;
+                Ok(s.tls.expect("TLS settings"))
+            });
+            let case = format!("{config} with {from_url:?}");
+            match (result, expected) {
+                (Ok(tls), Ok((mode, roots, mode_key, roots_key, chain, host))) => {
+                    assert_eq!((tls.mode, &tls.roots), (mode, &roots), "{case}");
+                    assert_eq!(
+                        (tls.mode_key(), tls.roots_key()),
+                        (mode_key, roots_key),
+                        "{case}"
+                    );
+                    assert_eq!(
+                        (tls.checks_chain(), tls.checks_host()),
+                        (chain, host),
+                        "{case}"
+                    );
+                }
+                (Err(err), Err((key, words))) => {
+                    assert_eq!(err.location.as_deref(), Some(key), "{case}: {err}");
+                    assert!(err.message.contains(words), "{case}: {err}");
+                    assert!(!err.message.contains("secret-dir"), "{case}: {err}");
+                }
+                (got, want) => panic!("{case}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_tls_words_are_libpqs() {
+        for word in ["disable", "prefer", "require", "verify-ca", "verify-full"] {
+            let mode = TlsMode::from_word(word).expect(word);
+            assert_eq!(mode.word(), word);
+            let parsed: TlsMode = serde_json::from_value(json!(word)).unwrap();
+            assert_eq!(parsed, mode);
+        }
+        assert_eq!(TlsMode::from_word("allow"), None);
+        let err =
+            serde_json::from_value::<DbConfig>(json!({"url": "u", "query": "q", "tls": "on"}))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("unknown variant `on`"), "{err}");
     }
 }

@@ -1,32 +1,43 @@
-//! Where and how to connect, checked when the source opens; the connection attempt, bounded in
-//! time; and PostgreSQL's errors as messages that name a key and no value.
+//! Where and how to connect, checked when the source opens (TLS included: `tls`, `tls_ca_file`
+//! and a `url`'s `sslmode`/`sslrootcert` as one setting); the connection attempt, bounded in
+//! time, falling back to plain only where `prefer` allows it; and PostgreSQL's errors as
+//! messages that name a key and no value.
 
 use std::str::FromStr;
 use std::sync::mpsc::sync_channel;
 
 use pmhlink_pdk::PluginError;
-use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Encoding};
-use postgres::config::SslMode;
+use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Encoding, Tls, TlsMode};
+use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::tls;
 
 /// A checked configuration and the client configuration made from it.
 #[derive(Clone)]
 pub struct Target {
     pub settings: DbSettings,
     config: postgres::Config,
+    /// The TLS connector, or `None` for a plain connection (`disable`, or a Unix socket).
+    connector: Option<MakeRustlsConnect>,
 }
 
 impl Target {
     pub fn new(config: DbConfig) -> Result<Target, PluginError> {
-        let settings = config.settle(Dialect::Postgres)?;
+        let mut settings = config.settle(Dialect::Postgres)?;
         let mut config = match &settings.connection {
-            Connection::Url(url) => postgres::Config::from_str(url).map_err(|_| {
-                PluginError::config(
-                    "`url` is not a PostgreSQL connection URL (postgres://user@host:5432/database)",
-                )
-                .at("url")
-            })?,
+            Connection::Url(url) => {
+                let split = crate::url::split(url)?;
+                settings.merge_url_tls(split.tls)?;
+                postgres::Config::from_str(&split.url).map_err(|_| {
+                    PluginError::config(
+                        "`url` is not a PostgreSQL connection URL (postgres://user@host:5432/database)",
+                    )
+                    .at("url")
+                })?
+            }
             Connection::Parts {
                 host,
                 port,
@@ -52,21 +63,54 @@ impl Target {
             };
             return Err(PluginError::config(words).at(if key == "url" { "url" } else { "user" }));
         }
-        if !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer) {
-            return Err(PluginError::config(
-                "`url` asks for TLS (`sslmode`), which this source does not support yet: connect without it (`sslmode=disable`) over a local socket, a tunnel or a trusted network",
-            )
-            .at("url"));
-        }
         if let Some(password) = settings.password()? {
             config.password(password);
         }
+        // libpq ignores `sslmode` on a Unix socket (the server does no TLS there), and so does
+        // this source when every host is one.
+        let hosts = config.get_hosts();
+        let socket_only = !hosts.is_empty() && hosts.iter().all(|h| !matches!(h, Host::Tcp(_)));
+        let tls = tls_of(&settings);
+        let connector = if tls.mode == TlsMode::Disable || socket_only {
+            None
+        } else {
+            Some(tls::connector(tls)?)
+        };
         config
-            .ssl_mode(SslMode::Disable)
+            .ssl_mode(match (&connector, tls.mode) {
+                (None, _) => SslMode::Disable,
+                (Some(_), TlsMode::Prefer) => SslMode::Prefer,
+                (Some(_), _) => SslMode::Require,
+            })
             .application_name("pmhlink")
             .connect_timeout(settings.timeout)
             .keepalives(true);
-        Ok(Target { settings, config })
+        Ok(Target {
+            settings,
+            config,
+            connector,
+        })
+    }
+
+    /// One connection attempt. Under `prefer`, a server that answers it does no TLS gets a
+    /// plain session (the client library does that); a TLS handshake that fails is tried again
+    /// in plain, as libpq does.
+    fn attempt(
+        config: &postgres::Config,
+        connector: Option<MakeRustlsConnect>,
+        prefer: bool,
+    ) -> Result<Client, postgres::Error> {
+        let Some(connector) = connector else {
+            return config.connect(NoTls);
+        };
+        match config.connect(connector) {
+            Err(e) if prefer && matches!(tls::failure(&e), Some(tls::Failure::Handshake(_))) => {
+                let mut plain = config.clone();
+                plain.ssl_mode(SslMode::Disable);
+                plain.connect(NoTls)
+            }
+            other => other,
+        }
     }
 
     /// A connection with `statement_timeout` set, or the reason there is none. The attempt,
@@ -75,10 +119,12 @@ impl Target {
     pub fn connect(&self) -> Result<Client, PluginError> {
         let (tx, rx) = sync_channel(1);
         let config = self.config.clone();
+        let connector = self.connector.clone();
+        let prefer = tls_of(&self.settings).mode == TlsMode::Prefer;
         std::thread::Builder::new()
             .name("pmhlink-postgres-connect".into())
             .spawn(move || {
-                let _ = tx.send(config.connect(NoTls));
+                let _ = tx.send(Target::attempt(&config, connector, prefer));
             })
             .map_err(|e| PluginError::other(format!("cannot start a thread: {e}")))?;
         let key = connection_key(&self.settings);
@@ -137,6 +183,9 @@ impl Target {
             .at("timeout_secs")
         };
         let Some(db) = e.as_db_error() else {
+            if let Some(failure) = tls::failure(e) {
+                return tls::message(tls_of(settings), &failure, key);
+            }
             if e.is_closed() || stage.reading() {
                 return PluginError::io(format!(
                     "{}the connection to the server `{key}` names was lost",
@@ -239,6 +288,14 @@ impl Stage {
             _ => String::new(),
         }
     }
+}
+
+/// The TLS settings, which the PostgreSQL dialect always has.
+fn tls_of(settings: &DbSettings) -> &Tls {
+    settings
+        .tls
+        .as_ref()
+        .expect("the PostgreSQL dialect takes TLS settings")
 }
 
 /// The key the server's address was given at.

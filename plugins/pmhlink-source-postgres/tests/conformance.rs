@@ -18,8 +18,27 @@ fn conforms() {
         json!({"url": db.url(), "query": "SELECT bango, shimei, futan FROM jukyu ORDER BY bango"});
     let with_bytea =
         json!({"url": db.url(), "query": "SELECT bango, photo FROM jukyu ORDER BY bango"});
+    // The server's certificate is self-signed: its own CA.
+    let certificate: String = common::admin("postgres")
+        .query_one("SELECT current_setting('ssl_cert_file')", &[])
+        .unwrap()
+        .get(0);
     let report = SourceKit::new(built_cdylib(env!("CARGO_PKG_NAME")))
         .good_config(query.clone())
+        .good_config(json!({
+            "url": db.url(),
+            "query": "SELECT bango FROM jukyu",
+            "tls": "verify-ca",
+            "tls_ca_file": certificate
+        }))
+        .bad_config(
+            json!({"url": db.url(), "query": "SELECT 1", "tls_ca_file": "/nonexistent/ca-file.pem"}),
+            "cannot read the file `tls_ca_file` names",
+        )
+        .bad_config(
+            json!({"url": format!("{}?sslrootcert=/nonexistent/b.pem", db.url()), "query": "SELECT 1", "tls_ca_file": "/nonexistent/a.pem"}),
+            "`tls_ca_file` and `url`'s `sslrootcert` name different CA certificates",
+        )
         .bad_config(json!({"query": "SELECT 1"}), "`url`")
         .bad_config(json!({"url": db.url()}), "`query`")
         .bad_config(

@@ -28,6 +28,10 @@ fn conforms() {
             "no `password`",
         )
         .bad_config(
+            json!({"url": db, "query": "SELECT 1", "tls": "require"}),
+            "`tls` does not apply here: a SQLite database is a file",
+        )
+        .bad_config(
             json!({"url": db, "querry": "SELECT 1"}),
             "unknown field `querry`",
         )
