@@ -68,10 +68,10 @@ impl Target {
             Connection::Url(url) => {
                 let screened = without_tls_words(url)?;
                 let opts = Opts::from_url(&screened).map_err(|e| {
-                    // The parameter's name, never its value: a URL can hold a password.
+                    // A known parameter's name, never a value: a URL can hold a password.
                     let detail = match e {
-                        mysql::UrlError::UnknownParameter(key) => {
-                            format!(": it has the parameter `{key}`, which the client does not know")
+                        mysql::UrlError::UnknownParameter(_) => {
+                            ": it has a parameter the client does not know".to_owned()
                         }
                         mysql::UrlError::InvalidValue(key, _) => {
                             format!(": its parameter `{key}` has a value the client does not take")
