@@ -25,9 +25,11 @@ pub struct Target {
 /// URL parameters that ask for TLS in some MySQL client's URL dialect (or the `mysql` crate's
 /// own TLS options): refused until the source supports TLS.
 fn asks_for_tls(key: &str) -> bool {
-    ["ssl", "tls", "cert", "pkcs12", "cipher", "danger", "priv_key"]
-        .iter()
-        .any(|word| key.contains(word))
+    [
+        "ssl", "tls", "cert", "pkcs12", "cipher", "danger", "priv_key",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
 }
 
 /// `url` without the parameters that only say "no TLS" (`ssl-mode=DISABLED`, …), which the
@@ -42,7 +44,10 @@ fn without_tls_words(url: &str) -> Result<String, PluginError> {
         let key = key.to_ascii_lowercase().replace('-', "_");
         let value = value.to_ascii_lowercase();
         let plain = matches!(key.as_str(), "ssl_mode" | "sslmode")
-            && matches!(value.as_str(), "disabled" | "disable" | "preferred" | "prefer");
+            && matches!(
+                value.as_str(),
+                "disabled" | "disable" | "preferred" | "prefer"
+            );
         if plain {
             continue;
         }
@@ -112,7 +117,10 @@ impl Target {
         let opts: Opts = builder.clone().into();
         if opts.get_user().is_none_or(str::is_empty) {
             let (words, at) = if key == "url" {
-                ("`url` names no user (mysql://user@host:3306/database)", "url")
+                (
+                    "`url` names no user (mysql://user@host:3306/database)",
+                    "url",
+                )
             } else {
                 ("`host` needs `user`", "user")
             };
@@ -125,7 +133,10 @@ impl Target {
             .read_timeout(Some(settings.timeout + SOCKET_GRACE))
             .write_timeout(Some(settings.timeout + SOCKET_GRACE))
             .tcp_keepalive_time_ms(Some(60_000))
-            .connect_attrs(Some(std::collections::HashMap::from([("program_name", "pmhlink")])));
+            .connect_attrs(Some(std::collections::HashMap::from([(
+                "program_name",
+                "pmhlink",
+            )])));
         if let Some(password) = settings.password()? {
             builder = builder.pass(Some(password));
         }
@@ -373,7 +384,10 @@ mod tests {
             ),
             ("mysql://u@h/d?ssl-mode=REQUIRED", Err("ssl_mode")),
             ("mysql://u@h/d?require_ssl=true", Err("require_ssl")),
-            ("mysql://u@h/d?root_cert_path=/ca.pem", Err("root_cert_path")),
+            (
+                "mysql://u@h/d?root_cert_path=/ca.pem",
+                Err("root_cert_path"),
+            ),
         ];
         for (url, expected) in cases {
             match (without_tls_words(url), expected) {

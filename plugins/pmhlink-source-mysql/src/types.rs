@@ -17,7 +17,9 @@ pub const BINARY: u16 = 63;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Column {
     /// Text in the collation of this id (decoded in `encoding`).
-    Text { collation: u16 },
+    Text {
+        collation: u16,
+    },
     Binary,
     /// TINYINT … BIGINT, YEAR; UNSIGNED ones arrive unsigned.
     Integer,
@@ -53,9 +55,15 @@ impl Column {
             },
             // MySQL's JSON is utf8mb4 text whatever collation it reports.
             MYSQL_TYPE_JSON => Column::Text { collation: 45 },
-            MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_STRING | MYSQL_TYPE_ENUM
-            | MYSQL_TYPE_SET | MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB
-            | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB => {
+            MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_STRING
+            | MYSQL_TYPE_ENUM
+            | MYSQL_TYPE_SET
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+            | MYSQL_TYPE_BLOB => {
                 if c.character_set() == BINARY
                     && !c
                         .flags()
@@ -190,16 +198,21 @@ pub fn check_charsets(
         let Some(charset) = charsets.get(collation) else {
             continue;
         };
-        let fits = match (Charset::of(charset), encoding) {
-            (Charset::Bytes, _) => true,
-            (Charset::Utf8, Encoding::Utf8) | (Charset::Cp932, Encoding::Cp932) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (Charset::of(charset), encoding),
+            (Charset::Bytes, _)
+                | (Charset::Utf8, Encoding::Utf8)
+                | (Charset::Cp932, Encoding::Cp932)
+        );
         if !fits {
             let advice = match Charset::of(charset) {
-                Charset::Utf8 => "leave `encoding` out (utf-8), or convert the column in the query (`CONVERT(col USING cp932)`)".to_owned(),
-                Charset::Cp932 => "set `encoding = \"cp932\"`, or convert the column in the query (`CONVERT(col USING utf8mb4)`)".to_owned(),
-                _ => "convert the column in the query (`CONVERT(col USING utf8mb4)`)".to_owned(),
+                Charset::Utf8 => {
+                    "leave `encoding` out (utf-8), or convert the column in the query (`CONVERT(col USING cp932)`)"
+                }
+                Charset::Cp932 => {
+                    "set `encoding = \"cp932\"`, or convert the column in the query (`CONVERT(col USING utf8mb4)`)"
+                }
+                _ => "convert the column in the query (`CONVERT(col USING utf8mb4)`)",
             };
             return Err(PluginError::config(format!(
                 "the column `{name}` is {charset} text, which `encoding` {} would read wrongly: {advice}",
@@ -251,17 +264,50 @@ mod tests {
     #[test]
     fn each_wire_type_has_its_reading_and_column_type() {
         let cases = [
-            (described(Wire::MYSQL_TYPE_LONG, 63, 11), Some(ColumnType::Integer)),
-            (described(Wire::MYSQL_TYPE_YEAR, 63, 4), Some(ColumnType::Integer)),
-            (described(Wire::MYSQL_TYPE_NEWDECIMAL, 63, 7), Some(ColumnType::Decimal)),
-            (described(Wire::MYSQL_TYPE_DOUBLE, 63, 22), Some(ColumnType::Float)),
-            (described(Wire::MYSQL_TYPE_DATE, 63, 10), Some(ColumnType::Date)),
-            (described(Wire::MYSQL_TYPE_TIMESTAMP, 63, 19), Some(ColumnType::Timestamp)),
-            (described(Wire::MYSQL_TYPE_BIT, 63, 1), Some(ColumnType::Boolean)),
-            (described(Wire::MYSQL_TYPE_BIT, 63, 8), Some(ColumnType::Integer)),
-            (described(Wire::MYSQL_TYPE_VAR_STRING, 95, 20), Some(ColumnType::Text)),
-            (described(Wire::MYSQL_TYPE_BLOB, 63, 65535), Some(ColumnType::Binary)),
-            (described(Wire::MYSQL_TYPE_STRING, 63, 3), Some(ColumnType::Binary)),
+            (
+                described(Wire::MYSQL_TYPE_LONG, 63, 11),
+                Some(ColumnType::Integer),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_YEAR, 63, 4),
+                Some(ColumnType::Integer),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_NEWDECIMAL, 63, 7),
+                Some(ColumnType::Decimal),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_DOUBLE, 63, 22),
+                Some(ColumnType::Float),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_DATE, 63, 10),
+                Some(ColumnType::Date),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_TIMESTAMP, 63, 19),
+                Some(ColumnType::Timestamp),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_BIT, 63, 1),
+                Some(ColumnType::Boolean),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_BIT, 63, 8),
+                Some(ColumnType::Integer),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_VAR_STRING, 95, 20),
+                Some(ColumnType::Text),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_BLOB, 63, 65535),
+                Some(ColumnType::Binary),
+            ),
+            (
+                described(Wire::MYSQL_TYPE_STRING, 63, 3),
+                Some(ColumnType::Binary),
+            ),
             (described(Wire::MYSQL_TYPE_TIME, 63, 10), None),
             (described(Wire::MYSQL_TYPE_GEOMETRY, 63, 0), None),
         ];
@@ -279,9 +325,17 @@ mod tests {
     fn wire_values_become_pmhlink_values() {
         let cases: [(Column, Wired, Value<'_>); 7] = [
             (Column::Integer, Wired::Int(-12), Value::Int(-12)),
-            (Column::Integer, Wired::UInt(u64::MAX), Value::UInt(u64::MAX)),
+            (
+                Column::Integer,
+                Wired::UInt(u64::MAX),
+                Value::UInt(u64::MAX),
+            ),
             (Column::Float, Wired::Float(0.1), Value::Float(0.1)),
-            (Column::Decimal, Wired::Bytes(b"-0.50".to_vec()), Value::Decimal("-0.50")),
+            (
+                Column::Decimal,
+                Wired::Bytes(b"-0.50".to_vec()),
+                Value::Decimal("-0.50"),
+            ),
             (Column::Bit1, Wired::Bytes(vec![1]), Value::Bool(true)),
             (Column::Bits, Wired::Bytes(vec![1, 0]), Value::UInt(256)),
             (
@@ -301,8 +355,15 @@ mod tests {
         for (column, wired, expected) in &cases {
             assert_eq!(column.value(wired).unwrap(), *expected, "{column:?}");
         }
-        assert!(Column::Decimal.value(&Wired::Bytes(b"1e5".to_vec())).is_err());
+        assert!(
+            Column::Decimal
+                .value(&Wired::Bytes(b"1e5".to_vec()))
+                .is_err()
+        );
         assert!(Column::Integer.value(&Wired::Bytes(b"1".to_vec())).is_err());
-        assert_eq!(Column::Text { collation: 45 }.value(&Wired::NULL).unwrap(), Value::Null);
+        assert_eq!(
+            Column::Text { collation: 45 }.value(&Wired::NULL).unwrap(),
+            Value::Null
+        );
     }
 }

@@ -97,7 +97,8 @@ fn each_type_becomes_the_cell_a_csv_export_would_hold() {
     ));
     let mut expected: Vec<&str> = TYPED.iter().map(|(_, _, cell)| *cell).collect();
     expected.extend(["x", ""]);
-    let config = json!({"url": db.url(), "query": "SELECT typed.*, 'x' AS lit, NULL AS nothing FROM typed"});
+    let config =
+        json!({"url": db.url(), "query": "SELECT typed.*, 'x' AS lit, NULL AS nothing FROM typed"});
     let mut s = source(config).unwrap();
     assert_eq!(s.discover().unwrap().len(), expected.len());
     let read = read_to_end(&mut s, 10).unwrap();
@@ -397,10 +398,9 @@ fn what_the_settings_cannot_mean_is_refused_when_the_source_opens() {
 #[test]
 fn a_statement_that_runs_too_long_stops_within_its_timeout() {
     let db = Db::new("");
-    let mut s = source(
-        json!({"url": db.url(), "query": "SELECT SLEEP(30) AS z", "timeout_secs": 1}),
-    )
-    .unwrap();
+    let mut s =
+        source(json!({"url": db.url(), "query": "SELECT SLEEP(30) AS z", "timeout_secs": 1}))
+            .unwrap();
     // Preparing it runs nothing: `check` passes.
     s.check().unwrap();
     let started = Instant::now();
@@ -427,7 +427,10 @@ fn the_statement_limit_spans_the_whole_read_pauses_between_batches_included() {
         json!({"url": db.url(), "query": "SELECT n, pad FROM t ORDER BY n", "timeout_secs": 1}),
     )
     .unwrap();
-    assert_eq!(s.next_batch(100).unwrap().expect("a first batch").rows(), 100);
+    assert_eq!(
+        s.next_batch(100).unwrap().expect("a first batch").rows(),
+        100
+    );
     std::thread::sleep(Duration::from_secs(3));
     let err = loop {
         match s.next_batch(1000) {
@@ -464,8 +467,10 @@ fn the_sources_connection(db: &Db) -> u64 {
 fn a_connection_killed_mid_read_is_an_io_error_not_an_early_end() {
     // Enough rows (of a kilobyte each) that the server is still sending when it is killed.
     let db = Db::new(&numbers(50_000, true));
-    let mut s = source(json!({"url": db.url(), "query": "SELECT n, pad FROM t ORDER BY n", "fetch_size": 10}))
-        .unwrap();
+    let mut s = source(
+        json!({"url": db.url(), "query": "SELECT n, pad FROM t ORDER BY n", "fetch_size": 10}),
+    )
+    .unwrap();
     assert_eq!(s.next_batch(10).unwrap().expect("a first batch").rows(), 10);
     let id = the_sources_connection(&db);
     common::admin(None)
@@ -514,7 +519,8 @@ fn the_read_is_one_read_only_repeatable_read_snapshot_while_the_vendor_system_wr
     let read = read_to_end(&mut s, 10).unwrap();
     assert_eq!(read.cells(), [["REPEATABLE READ", "1"]]);
     // And the read could not write: a statement that changes data is refused.
-    let mut s = source(json!({"url": db.url(), "query": "DELETE FROM t WHERE n < 10 RETURNING n"})).unwrap();
+    let mut s = source(json!({"url": db.url(), "query": "DELETE FROM t WHERE n < 10 RETURNING n"}))
+        .unwrap();
     let err = s.next_batch(10).unwrap_err();
     assert_eq!(
         (err.kind, err.location.as_deref()),
