@@ -210,8 +210,15 @@ fn every_failure_names_its_key_and_kind() {
          CREATE TABLE legacy (shimei varchar(10) CHARACTER SET cp932, euc varchar(10) CHARACTER SET ujis)"
     ));
     // A user is the server's, not the database's: named after the test's database, dropped
-    // at the end.
-    let user = format!("{}_u", db.name);
+    // when the test ends, passed or not.
+    struct User(String);
+    impl Drop for User {
+        fn drop(&mut self) {
+            let _ = common::admin(None).query_drop(format!("DROP USER '{}'@'127.0.0.1'", self.0));
+        }
+    }
+    let user = User(format!("{}_u", db.name));
+    let user = &user.0;
     db.run(&format!(
         "CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'secret-pw';
          GRANT SELECT ON {}.* TO '{user}'@'127.0.0.1'",
@@ -342,7 +349,6 @@ fn every_failure_names_its_key_and_kind() {
             "{config}: bounded, not a hang"
         );
     }
-    db.run(&format!("DROP USER '{user}'@'127.0.0.1'"));
 }
 
 #[test]
@@ -451,11 +457,12 @@ fn the_statement_limit_spans_the_whole_read_pauses_between_batches_included() {
     );
 }
 
-/// The source's one connection, found by the database it reads.
+/// The source's one connection, found by the database it reads and the prepared statement it
+/// executes.
 fn the_sources_connection(db: &Db) -> u64 {
     let ids: Vec<u64> = common::admin(None)
         .exec(
-            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()",
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND COMMAND = 'Execute'",
             (&db.name,),
         )
         .unwrap();
