@@ -10,17 +10,18 @@ use sha2::{Digest, Sha256};
 
 /// The plugins an operator runs; the test fixtures, the echo source and the vendor example
 /// stay out.
-pub const SHIPPED_PLUGINS: [&str; 6] = [
+pub const SHIPPED_PLUGINS: [&str; 7] = [
     "pmhlink-source-csv",
     "pmhlink-source-fixed",
     "pmhlink-source-sqlite",
     "pmhlink-source-postgres",
+    "pmhlink-source-mysql",
     "pmhlink-sink-file",
     "pmhlink-sink-api",
 ];
 
 /// Files copied as they are, from the repository root, to the same place in the bundle.
-const SHIPPED_FILES: [&str; 13] = [
+const SHIPPED_FILES: [&str; 14] = [
     "README.md",
     "docs/pipeline-reference.md",
     "docs/findings.md",
@@ -29,6 +30,7 @@ const SHIPPED_FILES: [&str; 13] = [
     "docs/plugins/fixed-width.md",
     "docs/plugins/sqlite.md",
     "docs/plugins/postgres.md",
+    "docs/plugins/mysql.md",
     "docs/plugins/file.md",
     "docs/plugins/pmh-api.md",
     "docs/ARCHITECTURE.md",

@@ -77,6 +77,7 @@ fn the_bundle_ships_first_party_plugins_only_and_checksums_every_file() {
             "fixed-width",
             "sqlite",
             "postgres",
+            "mysql",
             "file",
             "pmh-api"
         ]),

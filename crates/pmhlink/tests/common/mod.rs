@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod databases;
+pub mod mariadb;
 pub mod sqlite;
 pub mod town;
 
@@ -65,6 +66,8 @@ pub fn ensure_plugins() {
                 "pmhlink-source-sqlite",
                 "-p",
                 "pmhlink-source-postgres",
+                "-p",
+                "pmhlink-source-mysql",
                 "-p",
                 "pmhlink-sink-file",
                 "-p",
