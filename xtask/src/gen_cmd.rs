@@ -203,4 +203,91 @@ mod tests {
         }
         fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// A database of the test's own on the server at 127.0.0.1:5432 (`cargo xtask services`),
+    /// dropped at the end.
+    struct OwnDb(String);
+
+    fn admin() -> postgres::Client {
+        connect_postgres("postgres://postgres@127.0.0.1:5432/postgres").unwrap_or_else(|e| {
+            panic!("no PostgreSQL server on 127.0.0.1:5432 ({e}): run `cargo xtask services`")
+        })
+    }
+
+    impl OwnDb {
+        fn new() -> OwnDb {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos();
+            let name = format!("xtask_gen_{}_{nanos}", std::process::id());
+            admin()
+                .batch_execute(&format!(
+                    "CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"
+                ))
+                .unwrap();
+            OwnDb(name)
+        }
+
+        fn url(&self) -> String {
+            format!("postgres://postgres@127.0.0.1:5432/{}", self.0)
+        }
+    }
+
+    impl Drop for OwnDb {
+        fn drop(&mut self) {
+            let _ =
+                admin().batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0));
+        }
+    }
+
+    #[test]
+    fn gen_with_postgres_loads_the_subsidy_rows_and_replaces_them_when_run_again() {
+        let db = OwnDb::new();
+        let dir = std::env::temp_dir().join(format!("xtask-gen-pg-{}", std::process::id()));
+        let mut args = GenArgs::new(4, 150, dir.clone());
+        args.postgres = Some(db.url());
+        run(&args).unwrap();
+        run(&args).unwrap();
+        let csv = fs::read(dir.join("subsidy.csv")).unwrap();
+        let rows = csv.windows(2).filter(|w| w == b"\r\n").count() - 1;
+        let mut client = connect_postgres(&db.url()).unwrap();
+        let loaded: i64 = client
+            .query_one(&format!("SELECT count(*) FROM \"{SUBSIDY_TABLE}\""), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(loaded as usize, rows, "the rows of subsidy.csv, once");
+        let first: String = client
+            .query_one(
+                &format!("SELECT \"宛名番号\" FROM \"{SUBSIDY_TABLE}\" ORDER BY \"連番\" LIMIT 1"),
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        let line = String::from_utf8_lossy(&csv[..])
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        assert!(
+            line.starts_with(&format!("{first},")),
+            "the export's first row first"
+        );
+        drop(client);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_postgres_url_that_fails_is_named_without_its_password() {
+        for url in [
+            "postgres://postgres:pw-not-shown@127.0.0.1:1/db",
+            "postgres://postgres:pw-not-shown@127.0.0.1:5432/no_such_db_pmhlink_xtask",
+            "not a url pw-not-shown",
+        ] {
+            let e = connect_postgres(url).err().expect("refused");
+            let text = e.to_string();
+            assert!(text.starts_with("--postgres"), "{text}");
+            assert!(!text.contains("pw-not-shown"), "{text}");
+        }
+    }
 }

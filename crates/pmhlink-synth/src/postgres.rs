@@ -36,12 +36,7 @@ fn quoted(name: &str) -> String {
 fn pg_error(doing: &str) -> impl Fn(postgres::Error) -> io::Error + '_ {
     move |e| {
         let text = match e.as_db_error() {
-            Some(db) => format!(
-                "{} {}: {}",
-                db.severity(),
-                db.code().code(),
-                db.message()
-            ),
+            Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
             None => e.to_string(),
         };
         io::Error::other(format!("PostgreSQL, {doing}: {text}"))
@@ -93,7 +88,10 @@ impl<'c> SubsidyTable<'c> {
             .transaction()
             .map_err(pg_error("starting a transaction"))?;
         let columns: Vec<String> = SUBSIDY_HEADER.iter().map(|c| quoted(c)).collect();
-        let defs: Vec<String> = columns.iter().map(|c| format!("{c} text NOT NULL")).collect();
+        let defs: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{c} text NOT NULL"))
+            .collect();
         let table = quoted(SUBSIDY_TABLE);
         let ordinal = quoted(ORDINAL_COLUMN);
         tx.batch_execute(&format!(

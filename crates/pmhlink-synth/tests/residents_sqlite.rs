@@ -28,7 +28,9 @@ fn open(path: &std::path::Path) -> Connection {
 /// Every row of the registry, in the order written.
 fn registry_rows(conn: &Connection) -> Vec<Vec<String>> {
     let mut stmt = conn
-        .prepare(&format!("SELECT * FROM \"{RESIDENTS_TABLE}\" ORDER BY rowid"))
+        .prepare(&format!(
+            "SELECT * FROM \"{RESIDENTS_TABLE}\" ORDER BY rowid"
+        ))
         .unwrap();
     let width = stmt.column_count();
     stmt.query_map([], |row| {
@@ -86,8 +88,8 @@ fn the_registry_holds_the_fixed_width_exports_residents_row_for_row() {
     let path = dir.path().join(RESIDENTS_SQLITE);
     let mut dat = Vec::new();
     let counts = {
-        let mut fixed = ResidentsFixed::new(&mut dat, synth.municipality(), synth.config().as_of)
-            .unwrap();
+        let mut fixed =
+            ResidentsFixed::new(&mut dat, synth.municipality(), synth.config().as_of).unwrap();
         let mut registry = ResidentsSqlite::create(&path).unwrap();
         let counts = synth.stream(&mut [&mut fixed, &mut registry]).unwrap();
         assert_eq!(registry.count(), counts.people - missing(&synth));
@@ -148,7 +150,15 @@ fn a_residents_row_holds_the_persons_cells_under_the_layouts_labels() {
     let names: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["宛名番号", "個人番号", "氏名", "カナ氏名", "生年月日", "性別", "住所"]
+        [
+            "宛名番号",
+            "個人番号",
+            "氏名",
+            "カナ氏名",
+            "生年月日",
+            "性別",
+            "住所"
+        ]
     );
     assert_eq!(names, resident_columns());
     assert!(declared.iter().all(|(_, t)| t == "TEXT"), "{declared:?}");
@@ -164,7 +174,11 @@ fn a_residents_row_holds_the_persons_cells_under_the_layouts_labels() {
     assert_eq!(row[0], person.atena_number);
     assert_eq!(row[1], person.my_number);
     assert_eq!(row[2], person.name.kanji());
-    assert_ne!(row[3], person.name.kana(), "half-width, as the vendor keeps it");
+    assert_ne!(
+        row[3],
+        person.name.kana(),
+        "half-width, as the vendor keeps it"
+    );
     assert_eq!(
         normalise_kana_separator(&widen_halfwidth_kana(&row[3])),
         person.name.kana(),
@@ -193,7 +207,11 @@ fn a_registry_written_again_is_replaced_whole() {
     let written = write_residents_sqlite(&smaller, &path).unwrap();
     assert_eq!(registry_rows(&open(&path)).len() as u64, written);
     write_residents_sqlite(&synth(5, 40, 0.0), &path).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), first, "the same town, the same bytes");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        first,
+        "the same town, the same bytes"
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

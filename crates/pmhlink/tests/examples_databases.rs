@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::databases::{PgDb, pg_admin, payload_bytes, unique_name};
+use common::databases::{PgDb, payload_bytes, pg_admin, unique_name};
 use common::town::{Town, payloads};
 use common::{Run, pmhlink, run};
 use pmhlink_synth::files::{RESIDENTS_SQLITE, write_dir};
@@ -51,7 +51,9 @@ fn town() -> Town {
         );
     }
     let dat = std::fs::read(town.path("data/residents.dat")).unwrap();
-    let records = dat.split(|&b| b == b'\n').filter(|l| l.first() == Some(&b'D'));
+    let records = dat
+        .split(|&b| b == b'\n')
+        .filter(|l| l.first() == Some(&b'D'));
     assert_eq!(registry.count(), records.count() as u64, "row for row");
     std::fs::copy(
         again.path().join(RESIDENTS_SQLITE),
@@ -73,7 +75,10 @@ fn install(town: &Town, name: &str, text: &str, edits: &[(&str, &str)]) {
         assert!(text.contains(from), "{name} has no `{from}`");
         text = text.replacen(from, to, 1);
     }
-    assert!(text.contains("path = \"small.toml\""), "{name} names its profile");
+    assert!(
+        text.contains("path = \"small.toml\""),
+        "{name} names its profile"
+    );
     std::fs::write(town.path(name), text).unwrap();
 }
 
@@ -110,7 +115,11 @@ fn delivered(outbox: &Path) -> Vec<(String, Vec<u8>)> {
 /// The file pipeline's run of the town: its exit status and payload files.
 fn file_run(town: &Town) -> (i32, Vec<(String, Vec<u8>)>) {
     let first = town.run(DATE, &[]);
-    assert_eq!(first.status, 3, "defects quarantined: {}{}", first.stdout, first.stderr);
+    assert_eq!(
+        first.status, 3,
+        "defects quarantined: {}{}",
+        first.stdout, first.stderr
+    );
     let files = payload_bytes(town);
     assert!(files.len() >= 2, "several payload files");
     (first.status, files)
@@ -124,7 +133,11 @@ fn variant_run(
     env: &[(&str, Option<&str>)],
 ) -> (i32, Vec<(String, Vec<u8>)>) {
     let check = pmhlink_in(town, &["check"], pipeline, env);
-    assert_eq!(check.status, 0, "{pipeline}: {}{}", check.stdout, check.stderr);
+    assert_eq!(
+        check.status, 0,
+        "{pipeline}: {}{}",
+        check.stdout, check.stderr
+    );
     let ran = pmhlink_in(town, &["run", "--date", DATE, "--quiet"], pipeline, env);
     assert!(
         ran.status == 0 || ran.status == 3,
@@ -186,12 +199,22 @@ fn the_postgres_example_delivers_the_payloads_of_the_file_example() {
     );
     // The server trusts local connections: the variable must be set, its value is not asked for.
     let password = [("PGPASSWORD", Some("generated-not-a-secret"))];
-    let got = variant_run(&town, "pipeline-postgres.toml", "outbox-postgres", &password);
+    let got = variant_run(
+        &town,
+        "pipeline-postgres.toml",
+        "outbox-postgres",
+        &password,
+    );
     assert_eq!(got.0, expected.0, "the same exit status");
     assert!(got.1 == expected.1, "the same payload files, byte for byte");
 
     // Without the variable the file is refused before anything is read, naming key and variable.
-    let unset = pmhlink_in(&town, &["check"], "pipeline-postgres.toml", &[("PGPASSWORD", None)]);
+    let unset = pmhlink_in(
+        &town,
+        &["check"],
+        "pipeline-postgres.toml",
+        &[("PGPASSWORD", None)],
+    );
     assert_eq!(unset.status, 2, "{}{}", unset.stdout, unset.stderr);
     let out = format!("{}{}", unset.stdout, unset.stderr);
     assert!(
@@ -240,22 +263,41 @@ fn the_database_examples_differ_from_the_file_example_only_where_they_read_and_w
             "{path:?}: each variant has its own, so they never share a ledger"
         );
     }
-    assert!(rest(&sqlite) == rest(&file), "pipeline-sqlite.toml: the same mapping, rules, …");
-    assert!(rest(&postgres) == rest(&file), "pipeline-postgres.toml: the same mapping, rules, …");
+    assert!(
+        rest(&sqlite) == rest(&file),
+        "pipeline-sqlite.toml: the same mapping, rules, …"
+    );
+    assert!(
+        rest(&postgres) == rest(&file),
+        "pipeline-postgres.toml: the same mapping, rules, …"
+    );
 
     let source = |t: &toml::Table, name: &str| at(t, &["sources", name]).clone();
-    let names = |t: &toml::Table| at(t, &["sources"]).as_table().unwrap().keys().cloned().collect::<Vec<_>>();
+    let names = |t: &toml::Table| {
+        at(t, &["sources"])
+            .as_table()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&sqlite), names(&file));
     assert_eq!(names(&postgres), names(&file));
     assert_eq!(source(&sqlite, "subsidy"), source(&file, "subsidy"));
     assert_eq!(source(&sqlite, "shien"), source(&file, "shien"));
     assert_eq!(source(&postgres, "shien"), source(&file, "shien"));
     assert_eq!(source(&postgres, "residents"), source(&sqlite, "residents"));
-    assert_eq!(at(&sqlite, &["sources", "residents", "plugin"]).as_str(), Some("sqlite"));
+    assert_eq!(
+        at(&sqlite, &["sources", "residents", "plugin"]).as_str(),
+        Some("sqlite")
+    );
     let subsidy = at(&postgres, &["sources", "subsidy"]);
     assert_eq!(subsidy["plugin"].as_str(), Some("postgres"));
     assert_eq!(subsidy["primary"].as_bool(), Some(true));
-    assert_eq!(subsidy["config"]["password"].as_str(), Some("${PGPASSWORD}"));
+    assert_eq!(
+        subsidy["config"]["password"].as_str(),
+        Some("${PGPASSWORD}")
+    );
     let words = |q: &str| q.split_whitespace().collect::<Vec<_>>().join(" ");
     assert_eq!(
         words(subsidy["config"]["query"].as_str().unwrap()),
