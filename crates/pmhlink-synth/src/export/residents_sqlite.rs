@@ -70,9 +70,10 @@ impl ResidentsSqlite {
             })
             .collect();
         // Generated data: nothing to protect from a power cut, and the file is renamed into
-        // place only once complete.
+        // place only once complete. A larger page cache, since 宛名番号s arrive in no order and
+        // each insert touches the key's index somewhere else.
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;
              CREATE TABLE {} ({}) STRICT;
              BEGIN;",
             quoted(RESIDENTS_TABLE),
