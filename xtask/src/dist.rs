@@ -1,7 +1,8 @@
 //! `cargo xtask dist`: the bundle an integrator copies to a municipality's server — the
 //! binary, the first-party plugins beside it (where it looks for plugins), the shipped
-//! profile, the docs, the example pipeline and a `SHA256SUMS` list. No test fixture plugin goes
-//! in, so `pmhlink plugins` in the bundle lists exactly what an operator runs.
+//! profile, the docs, the example pipelines (files, SQLite, PostgreSQL) and a `SHA256SUMS`
+//! list. No test fixture plugin goes in, so `pmhlink plugins` in the bundle lists exactly what
+//! an operator runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,11 +22,12 @@ pub const SHIPPED_PLUGINS: [&str; 7] = [
 ];
 
 /// Files copied as they are, from the repository root, to the same place in the bundle.
-const SHIPPED_FILES: [&str; 14] = [
+const SHIPPED_FILES: [&str; 17] = [
     "README.md",
     "docs/pipeline-reference.md",
     "docs/findings.md",
     "docs/plugin-guide.md",
+    "docs/database-sources.md",
     "docs/plugins/csv.md",
     "docs/plugins/fixed-width.md",
     "docs/plugins/sqlite.md",
@@ -35,6 +37,8 @@ const SHIPPED_FILES: [&str; 14] = [
     "docs/plugins/pmh-api.md",
     "docs/ARCHITECTURE.md",
     "examples/sakurano/pipeline.toml",
+    "examples/sakurano/pipeline-sqlite.toml",
+    "examples/sakurano/pipeline-postgres.toml",
     "crates/pmhlink-profile/profiles/pmh-default.toml",
 ];
 

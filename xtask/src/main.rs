@@ -35,7 +35,7 @@ enum Command {
     /// The quick start: generate a municipality's upload files and lint them.
     Demo,
     /// The operator's bundle: the binary, the first-party plugins, the profile, the docs, the
-    /// example pipeline and SHA256SUMS (release build; no test fixtures).
+    /// example pipelines and SHA256SUMS (release build; no test fixtures).
     Dist(dist::DistArgs),
     /// Run the libFuzzer targets under `fuzz/` (nightly and cargo-fuzz), or write their seeds.
     Fuzz(fuzz::FuzzArgs),

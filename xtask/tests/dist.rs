@@ -1,6 +1,7 @@
 //! `cargo xtask dist` through the real xtask binary: the bundle holds the binary, exactly the
-//! first-party plugins, the profile, the docs and the example, every file checksummed, and the
-//! bundled `pmhlink plugins` lists exactly the shipped plugins with no warning.
+//! first-party plugins, the profile, the docs and the example pipelines, every file
+//! checksummed, and the bundled `pmhlink plugins` lists exactly the shipped plugins with no
+//! warning.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -46,7 +47,10 @@ fn the_bundle_ships_first_party_plugins_only_and_checksums_every_file() {
     for needed in [
         "crates/pmhlink-profile/profiles/pmh-default.toml",
         "docs/pipeline-reference.md",
+        "docs/database-sources.md",
         "examples/sakurano/pipeline.toml",
+        "examples/sakurano/pipeline-sqlite.toml",
+        "examples/sakurano/pipeline-postgres.toml",
     ] {
         assert!(listed.contains(needed), "{needed}");
     }

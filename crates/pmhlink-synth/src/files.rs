@@ -1,13 +1,20 @@
 //! A synthetic municipality written as the files a vendor system would hand over, plus the
-//! expected records: one function shared by `cargo xtask gen` and the end-to-end tests.
+//! expected records: one function shared by `cargo xtask gen` and the end-to-end tests; and
+//! the resident registry as the SQLite database [`RESIDENTS_SQLITE`] beside them.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter};
 use std::path::Path;
 
 use crate::{
-    Counts, ExpectedJsonl, FixedLayout, PersonSink, ResidentsFixed, ShienCsv, SubsidyCsv, Synth,
+    Counts, ExpectedJsonl, FixedLayout, PersonSink, ResidentsFixed, ResidentsSqlite, ShienCsv,
+    SubsidyCsv, Synth,
 };
+
+/// The resident registry as a SQLite database: the residents of `residents.dat`, row for row.
+/// `cargo xtask gen` writes it beside [`FILES`] (as an extra sink of [`write_dir`], in the same
+/// stream); [`write_residents_sqlite`] writes it alone.
+pub const RESIDENTS_SQLITE: &str = "residents.sqlite";
 
 /// The files [`write_dir`] writes, in this order.
 pub const FILES: [&str; 5] = [
@@ -43,4 +50,12 @@ pub fn write_dir(
         vec![&mut subsidy, &mut residents, &mut shien, &mut expected];
     sinks.extend(extra.iter_mut().map(|s| &mut **s as &mut dyn PersonSink));
     synth.stream(&mut sinks)
+}
+
+/// Writes `synth`'s resident registry as the SQLite database `path` (replacing one there);
+/// returns the residents written.
+pub fn write_residents_sqlite(synth: &Synth, path: &Path) -> io::Result<u64> {
+    let mut registry = ResidentsSqlite::create(path)?;
+    synth.stream(&mut [&mut registry])?;
+    Ok(registry.count())
 }

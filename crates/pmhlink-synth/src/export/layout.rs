@@ -109,6 +109,13 @@ impl RecordLayout {
         }
     }
 
+    /// The fields that hold a value: neither the record type nor the filler.
+    pub fn value_fields(&self) -> impl Iterator<Item = &FixedField> {
+        self.fields
+            .iter()
+            .filter(|f| f.name != RECORD_TYPE.0 && f.name != FILLER)
+    }
+
     pub fn field(&self, name: &str) -> Option<&FixedField> {
         self.fields.iter().find(|f| f.name == name)
     }

@@ -1,14 +1,17 @@
-//! Vendor-style exports, each a [`PersonSink`](crate::PersonSink) that streams to any `Write`.
+//! Vendor-style exports, each a [`PersonSink`](crate::PersonSink) that streams to any `Write`
+//! (the SQLite registry to a file of its own).
 
 mod layout;
 mod residents;
+mod residents_sqlite;
 mod shien;
 mod subsidy;
 
 pub use layout::{FixedField, FixedLayout, Pad, RecordLayout};
-pub use residents::ResidentsFixed;
+pub use residents::{ResidentCells, ResidentsFixed, resident_cells};
+pub use residents_sqlite::{RESIDENTS_TABLE, ResidentsSqlite, resident_columns};
 pub use shien::ShienCsv;
-pub use subsidy::{SUBSIDY_HEADER, SubsidyCsv};
+pub use subsidy::{SUBSIDY_HEADER, SubsidyCsv, SubsidyRows};
 
 use std::io;
 

@@ -1,4 +1,6 @@
-//! `subsidy.csv`: the subsidy system's export, one row per period (history row), CP932, CRLF.
+//! The subsidy system's rows, one per period (history row): what their cells are
+//! ([`SubsidyRows`]), and the export `subsidy.csv` (CP932, CRLF) that writes them. A database
+//! loader (`crate::postgres`) writes the same rows.
 
 use std::io::{self, Write};
 
@@ -40,6 +42,13 @@ pub const SUBSIDY_HEADER: [&str; 22] = [
 
 pub struct SubsidyCsv<W: Write> {
     out: W,
+    rows: SubsidyRows,
+}
+
+/// The cells of a person's subsidy rows, in [`SUBSIDY_HEADER`] order, damaged as the person's
+/// defects say: one function for every writer of the subsidy system's data.
+#[derive(Clone, Debug)]
+pub struct SubsidyRows {
     updated: String,
 }
 
@@ -66,7 +75,7 @@ impl<W: Write> SubsidyCsv<W> {
     pub fn new(out: W, updated: CivilDate) -> io::Result<Self> {
         let mut w = SubsidyCsv {
             out,
-            updated: era_forms::compact(updated),
+            rows: SubsidyRows::new(updated),
         };
         w.emit(&SUBSIDY_HEADER)?;
         Ok(w)
@@ -78,6 +87,28 @@ impl<W: Write> SubsidyCsv<W> {
 
     fn emit<S: AsRef<str>>(&mut self, fields: &[S]) -> io::Result<()> {
         self.out.write_all(&cp932(&csv_row(fields))?)
+    }
+}
+
+impl SubsidyRows {
+    /// `updated` is the export day, printed as 更新日 on every row.
+    pub fn new(updated: CivilDate) -> Self {
+        SubsidyRows {
+            updated: era_forms::compact(updated),
+        }
+    }
+
+    /// The person's rows: each certificate's periods in order.
+    pub fn of(&self, person: &SynthPerson<'_>) -> Vec<Vec<String>> {
+        person
+            .certificates
+            .iter()
+            .flat_map(|cert| {
+                cert.periods
+                    .iter()
+                    .map(move |period| self.period_row(person, cert, period))
+            })
+            .collect()
     }
 
     fn period_row(
@@ -148,11 +179,8 @@ impl<W: Write> SubsidyCsv<W> {
 
 impl<W: Write> PersonSink for SubsidyCsv<W> {
     fn write_person(&mut self, person: &SynthPerson<'_>) -> io::Result<()> {
-        for cert in &person.certificates {
-            for period in &cert.periods {
-                let row = self.period_row(person, cert, period);
-                self.emit(&row)?;
-            }
+        for row in self.rows.of(person) {
+            self.emit(&row)?;
         }
         Ok(())
     }
