@@ -215,6 +215,15 @@ impl Target {
             ))
             .at(key);
         }
+        // The server could not convert a value into the connection's encoding (PostgreSQL's
+        // `character_not_in_repertoire`: a SQL_ASCII database's CP932 bytes to UTF-8).
+        if state == "22021" {
+            return PluginError::io(format!(
+                "{}the server could not convert a value to the connection's encoding ({code}): the database holds text in another encoding than the driver asks for (see the plugin's page on CP932)",
+                stage.prefix()
+            ))
+            .at(select);
+        }
         // `read_only_sql_transaction`: the driver took the read-only mode, the statement writes.
         if state == "25006" {
             return PluginError::config(format!("`{select}` must only read (a single SELECT)"))

@@ -10,7 +10,7 @@ use odbc_api::handles::{SqlResult, SqlText, Statement, StatementImpl};
 use odbc_api::{ColumnDescription, Cursor, CursorImpl};
 use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Database, Dialect, Requests, write_cell};
+use pmhlink_sql::{Database, Dialect, Requests, Select, write_cell};
 
 use crate::connect::{Diagnostic, Session, Stage, Target};
 use crate::types::{self, Column, Unreadable};
@@ -35,7 +35,7 @@ fn prepare<'s>(
     let connection = session.handle();
     let mut statement = Diagnostic::from_result(connection.allocate_statement(), connection)
         .map_err(|d| target.failure(&d, Stage::Prepare))?;
-    let sql = target.settings.select.sql(Dialect::Odbc);
+    let sql = statement_text(session, target);
     let prepared = statement.prepare(&SqlText::new(&sql));
     Diagnostic::from_result(prepared, &statement)
         .map_err(|d| target.failure(&d, Stage::Prepare))?;
@@ -48,7 +48,10 @@ fn prepare<'s>(
         let mut d = ColumnDescription::default();
         Diagnostic::from_result(statement.describe_col(i, &mut d), &statement)
             .map_err(|d| target.failure(&d, Stage::Prepare))?;
-        let name = String::from_utf16(&d.name).map_err(|_| {
+        // An ANSI driver behind unixODBC's UTF-16 conversion can leave the name's byte length
+        // as its length: the rest comes as NULs.
+        let units = d.name.split(|u| *u == 0).next().unwrap_or(&[]);
+        let name = String::from_utf16(units).map_err(|_| {
             PluginError::config(format!(
                 "`{key}` returns a column whose name (column {i}) the driver did not give as text"
             ))
@@ -56,6 +59,12 @@ fn prepare<'s>(
         })?;
         names.push(name);
         descriptions.push(d.data_type);
+    }
+    if names.is_empty() {
+        return Err(PluginError::config(format!(
+            "`{key}` returns no columns: it is no SELECT (or one the driver leaves to the server to judge when it runs: MariaDB's reports a syntax error only then)"
+        ))
+        .at(key));
     }
     pmhlink_sql::result_columns(key, &names)?;
     let columns = names
@@ -66,6 +75,31 @@ fn prepare<'s>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok((statement, Described { names, columns }))
+}
+
+/// The statement to prepare: the `query`, or for `table` + `columns` a SELECT whose names are
+/// quoted with the driver's own quote character (SQLGetInfo `SQL_IDENTIFIER_QUOTE_CHAR`: MySQL
+/// and MariaDB quote with a backtick, and take `"x"` for a string).
+fn statement_text(session: &Session, target: &Target) -> String {
+    let select = &target.settings.select;
+    let Select::Table { table, columns } = select else {
+        return select.sql(Dialect::Odbc);
+    };
+    let q = match session.handle().identifier_quote_char() {
+        SqlResult::Success(Some(c)) | SqlResult::SuccessWithInfo(Some(c)) => c,
+        _ => '"',
+    };
+    let quote = |name: &str| -> String {
+        name.split('.')
+            .map(|part| {
+                let doubled = part.replace(q, &format!("{q}{q}"));
+                format!("{q}{doubled}{q}")
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let columns: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+    format!("SELECT {} FROM {}", columns.join(", "), quote(table))
 }
 
 /// The statement's columns, from preparing it on a connection of its own: no row is read.
@@ -287,8 +321,9 @@ fn row(
                 .err()
                 .map(|p| p.message(row_number, name)),
             Err(Unreadable::TooLong) => Some(format!(
-                "row {row_number}, column `{name}`: longer than the {} characters this source reads of a value (cut it in the query, SUBSTRING or CAST)",
-                column.limit()
+                "row {row_number}, column `{name}`: longer than this source reads of the column's values ({} characters, from the column's described size; at most {}): shorten it in the query",
+                column.limit(),
+                types::MAX_CELL_CHARS
             )),
             Err(Unreadable::Malformed) => Some(format!(
                 "row {row_number}, column `{name}`: the driver sent a value its type does not have"

@@ -7,19 +7,24 @@
 //! indicator.
 
 use odbc_api::DataType;
-use odbc_api::Bit;
 use odbc_api::buffers::{AnyColumnBufferSlice, BufferDesc};
 use odbc_api::sys::{Date, Timestamp};
 use pmhlink_pdk::{ColumnType, PluginError};
 use pmhlink_sql::{Encoding, Value};
 
-/// The longest text cell read, in characters: a described length above it (or none, as for
-/// `TEXT`, `VARCHAR(MAX)`, `CLOB`) is bound at this length, and a longer value is a row error.
+/// The longest text cell read for sure, in characters: a described length above it (or none,
+/// as for `TEXT`, `VARCHAR(MAX)`, `CLOB`) is bound at this length, and a value that does not
+/// fit the buffer is a row error.
 pub const MAX_CELL_CHARS: usize = 4000;
+/// The least a text buffer holds, in characters: drivers that describe an unbounded `varchar`
+/// by a setting of theirs (psqlODBC's `MaxVarcharSize`, 255) still read longer values.
+pub const MIN_CELL_CHARS: usize = 256;
 /// A NUMERIC's text: its precision plus sign, point and a leading zero, at least this many.
 const MIN_DECIMAL_TEXT: usize = 40;
 /// An integer's text: `-9223372036854775808` and `18446744073709551615` fit.
 const INTEGER_TEXT: usize = 24;
+/// A boolean's text: `1` or `0`.
+const BIT_TEXT: usize = 1;
 /// A GUID's text: `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 const GUID_TEXT: usize = 36;
 
@@ -46,7 +51,9 @@ impl Column {
     /// The reading of a column of `data_type`, or `None` for a type this source does not read.
     pub fn of(data_type: DataType) -> Option<Column> {
         let text = |length: Option<std::num::NonZeroUsize>| Column::Text {
-            chars: length.map_or(MAX_CELL_CHARS, |l| l.get().min(MAX_CELL_CHARS)),
+            chars: length.map_or(MAX_CELL_CHARS, |l| {
+                l.get().clamp(MIN_CELL_CHARS, MAX_CELL_CHARS)
+            }),
         };
         Some(match data_type {
             DataType::Char { length }
@@ -118,9 +125,15 @@ impl Column {
             Column::Guid => BufferDesc::Text {
                 max_str_len: GUID_TEXT + 1,
             },
-            Column::Real => BufferDesc::F32 { nullable: true },
+            // Fetched as a double (exact for a float's value): MariaDB Connector/ODBC writes
+            // SQL_C_FLOAT values of a block fetch at a double's stride.
+            Column::Real => BufferDesc::F64 { nullable: true },
             Column::Double => BufferDesc::F64 { nullable: true },
-            Column::Bit => BufferDesc::Bit { nullable: true },
+            // As text (`1`, `0`): MariaDB Connector/ODBC leaves a `BIT(1)` bound as SQL_C_BIT
+            // NULL in a block fetch.
+            Column::Bit => BufferDesc::Text {
+                max_str_len: BIT_TEXT + 1,
+            },
             Column::Date => BufferDesc::Date { nullable: true },
             Column::Timestamp => BufferDesc::Timestamp { nullable: true },
             // Only the indicator matters: NULL, or a value that cannot be a cell.
@@ -135,6 +148,7 @@ impl Column {
             Column::Decimal { len } => len,
             Column::Integer => INTEGER_TEXT,
             Column::Guid => GUID_TEXT,
+            Column::Bit => BIT_TEXT,
             _ => 0,
         }
     }
@@ -176,7 +190,11 @@ pub fn value<'a>(
             }
             Ok(Value::Text(scratch))
         }
-        Column::Text { .. } | Column::Decimal { .. } | Column::Integer | Column::Guid => {
+        Column::Text { .. }
+        | Column::Decimal { .. }
+        | Column::Integer
+        | Column::Guid
+        | Column::Bit => {
             let view = slice.as_text().ok_or_else(malformed)?;
             let Some(bytes) = view.get(row) else {
                 return Ok(Value::Null);
@@ -187,14 +205,19 @@ pub fn value<'a>(
             match column {
                 Column::Text { .. } | Column::Guid => Ok(Value::Text(bytes)),
                 Column::Integer => integer(bytes),
+                Column::Bit => match bytes {
+                    b"1" => Ok(Value::Bool(true)),
+                    b"0" => Ok(Value::Bool(false)),
+                    _ => Err(Unreadable::Malformed),
+                },
                 _ => decimal(bytes, scratch),
             }
         }
         Column::Real => Ok(
-            match slice.as_nullable_slice::<f32>().ok_or_else(malformed)?.get(row) {
+            match slice.as_nullable_slice::<f64>().ok_or_else(malformed)?.get(row) {
                 None => Value::Null,
-                // The shortest text of the f32 (`0.1`), not of its widening to f64.
-                Some(f) => Value::Float(f.to_string().parse().map_err(|_| malformed())?),
+                // The shortest text of the REAL (`0.1`), not of its widening to f64.
+                Some(f) => Value::Float((*f as f32).to_string().parse().map_err(|_| malformed())?),
             },
         ),
         Column::Double => Ok(slice
@@ -202,11 +225,6 @@ pub fn value<'a>(
             .ok_or_else(malformed)?
             .get(row)
             .map_or(Value::Null, |f| Value::Float(*f))),
-        Column::Bit => Ok(slice
-            .as_nullable_slice::<Bit>()
-            .ok_or_else(malformed)?
-            .get(row)
-            .map_or(Value::Null, |b| Value::Bool(b.as_bool()))),
         Column::Date => match slice.as_nullable_slice::<Date>().ok_or_else(malformed)?.get(row) {
             None => Ok(Value::Null),
             Some(d) => date(d),

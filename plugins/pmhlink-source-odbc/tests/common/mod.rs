@@ -59,10 +59,9 @@ impl Server {
         }
     }
 
-    /// Runs each statement on `database` as the superuser, in autocommit.
-    pub fn execute(self, database: &str, statements: &[&str]) {
-        let env = environment().unwrap();
-        let connection = env
+    fn admin(self, database: &str) -> odbc_api::Connection<'static> {
+        environment()
+            .unwrap()
             .connect_with_connection_string(
                 &self.connection_string(database),
                 ConnectionOptions {
@@ -70,12 +69,34 @@ impl Server {
                     packet_size: None,
                 },
             )
-            .unwrap_or_else(|e| panic!("no {self:?} server ({e}): run `cargo xtask services`"));
+            .unwrap_or_else(|e| panic!("no {self:?} server ({e}): run `cargo xtask services`"))
+    }
+
+    /// Runs each statement on `database` as the superuser, in autocommit.
+    pub fn execute(self, database: &str, statements: &[&str]) {
+        let connection = self.admin(database);
         for sql in statements {
             connection
                 .execute(sql, (), None)
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
+    }
+
+    /// The first column of what `sql` returns on `database`, as text.
+    pub fn texts(self, database: &str, sql: &str) -> Vec<String> {
+        use odbc_api::Cursor;
+        let connection = self.admin(database);
+        let mut cursor = connection
+            .execute(sql, (), None)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .expect("a result set");
+        let mut out = Vec::new();
+        while let Some(mut row) = cursor.next_row().unwrap() {
+            let mut buf = Vec::new();
+            row.get_text(1, &mut buf).unwrap();
+            out.push(String::from_utf8(buf).unwrap());
+        }
+        out
     }
 }
 
@@ -131,6 +152,33 @@ impl Db {
 
     pub fn execute(&self, statements: &[&str]) {
         self.server.execute(&self.name, statements);
+    }
+
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        self.server.texts(&self.name, sql)
+    }
+
+    /// Ends every connection to this database but the test's own: the server side of a
+    /// connection lost mid-read.
+    pub fn kill_connections(&self) -> usize {
+        match self.server {
+            Server::Postgres => self
+                .texts(&format!(
+                    "SELECT pg_terminate_backend(pid)::text FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                    self.name
+                ))
+                .len(),
+            Server::MariaDb => {
+                let ids = self.texts(&format!(
+                    "SELECT id FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()",
+                    self.name
+                ));
+                for id in &ids {
+                    self.execute(&[&format!("KILL {id}")]);
+                }
+                ids.len()
+            }
+        }
     }
 }
 
