@@ -396,6 +396,23 @@ impl Session {
         self.connection.as_ref().expect("a session holds its connection until dropped")
     }
 
+    /// Whether text is best fetched as the driver's bytes even for `encoding = "utf-8"`:
+    /// MariaDB Connector/ODBC (3.1.15) drops characters when it converts to UTF-16 (`髙橋①`
+    /// comes as `髙橋`), while its bytes are the connection's character set, UTF-8 unless the
+    /// connection string sets `CHARSET`. Told by SQLGetInfo's DBMS name (MySQL's driver says
+    /// `MySQL`, MariaDB's `MariaDB`, and both take the same path).
+    pub fn hands_utf8_bytes(&self) -> bool {
+        let mut name = Vec::new();
+        let got = self
+            .handle()
+            .fetch_database_management_system_name(&mut name);
+        if !matches!(got, SqlResult::Success(()) | SqlResult::SuccessWithInfo(())) {
+            return false;
+        }
+        let name = String::from_utf16_lossy(&name).to_ascii_lowercase();
+        name.contains("mariadb") || name.contains("mysql")
+    }
+
     /// Asks for the one read-only transaction: isolation first (it cannot change inside a
     /// transaction), then the access mode, then autocommit off. What a driver refuses is left
     /// at the driver's default: see the crate doc.

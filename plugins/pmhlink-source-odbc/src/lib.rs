@@ -41,7 +41,8 @@
 //!   text as UTF-16 from the driver (`SQL_C_WCHAR`, the driver converting from the database's
 //!   encoding) and decoded strictly (an unpaired surrogate is a row error), or, with
 //!   `encoding = "cp932"`, as the bytes the driver hands over (`SQL_C_CHAR`), decoded strictly
-//!   in CP932; NUMERIC/DECIMAL and integers as the driver's text (exact, never through a float;
+//!   in CP932 (MariaDB's and MySQL's drivers always give bytes, the connection's character
+//!   set: MariaDB Connector/ODBC 3.1 drops characters in its UTF-16); NUMERIC/DECIMAL and integers as the driver's text (exact, never through a float;
 //!   `.5` becomes `0.5`); floats, dates and timestamps from their C structs; a boolean (SQL_BIT)
 //!   as `1`/`0`; a binary column is a row error naming the row and the column (a NULL one is an
 //!   empty cell). A text value longer than its buffer (the column's described size, at least

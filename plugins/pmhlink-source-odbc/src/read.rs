@@ -203,10 +203,11 @@ fn serve(target: &Target, channel: &mut Channel<'_>) {
     // SAFETY: the statement was executed and returned a result set: it is in cursor state.
     #[allow(unsafe_code)]
     let cursor = unsafe { CursorImpl::new(statement) };
+    let bytes = session.hands_utf8_bytes();
     let descs: Vec<_> = described
         .columns
         .iter()
-        .map(|c| c.buffer(settings.encoding))
+        .map(|c| c.buffer(settings.encoding, bytes))
         .collect();
     let row_bytes: usize = descs.iter().map(|d| d.bytes_per_row()).sum::<usize>().max(1);
     let rows = settings.fetch_size.min(BUFFER_BUDGET / row_bytes).max(1);

@@ -103,13 +103,14 @@ impl Column {
     }
 
     /// The buffer the column is bound to, one unit longer than the longest value read (so a
-    /// longer one shows). Wide text has room for every character to be a surrogate pair;
+    /// longer one shows). Text is UTF-16 for `encoding = "utf-8"`, the driver's bytes for CP932
+    /// or when `bytes` says the driver's UTF-16 is not to be trusted. Wide text has room for every character to be a surrogate pair;
     /// narrow text for four bytes a character (a driver's length may count UTF-8 or CP932
     /// bytes, or characters).
-    pub fn buffer(self, encoding: Encoding) -> BufferDesc {
+    pub fn buffer(self, encoding: Encoding, bytes: bool) -> BufferDesc {
         match self {
             Column::Text { chars } => match encoding {
-                Encoding::Utf8 => BufferDesc::WText {
+                Encoding::Utf8 if !bytes => BufferDesc::WText {
                     max_str_len: chars * 2 + 1,
                 },
                 _ => BufferDesc::Text {
