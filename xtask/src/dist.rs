@@ -1,7 +1,12 @@
 //! `cargo xtask dist`: the bundle an integrator copies to a municipality's server — the
 //! binary, the first-party plugins beside it (where it looks for plugins), the shipped
 //! profile, the docs, the example pipeline and a `SHA256SUMS` list. No test fixture plugin goes
-//! in, so `pmhlink plugins` in the bundle lists exactly what an operator runs.
+//! in, so `pmhlink plugins` in the bundle lists exactly what an operator runs. The `odbc`
+//! source goes in a folder of its own (`odbc/`), not beside the binary: it links unixODBC's
+//! `libodbc`, and where that is not installed a library beside the binary that cannot load
+//! would be warned of on every command; an integrator who installs unixODBC and a driver adds
+//! the folder to `plugins.dirs` (or copies the library beside `pmhlink`). Building the bundle
+//! needs unixODBC (`cargo xtask services` installs it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,8 +24,12 @@ pub const SHIPPED_PLUGINS: [&str; 6] = [
     "pmhlink-sink-api",
 ];
 
+/// Plugins shipped in a folder of their own, with the folder: they need a library the
+/// municipality's server may not have.
+pub const OPTIONAL_PLUGINS: [(&str, &str); 1] = [("pmhlink-source-odbc", "odbc")];
+
 /// Files copied as they are, from the repository root, to the same place in the bundle.
-const SHIPPED_FILES: [&str; 13] = [
+const SHIPPED_FILES: [&str; 15] = [
     "README.md",
     "docs/pipeline-reference.md",
     "docs/findings.md",
@@ -29,6 +38,8 @@ const SHIPPED_FILES: [&str; 13] = [
     "docs/plugins/fixed-width.md",
     "docs/plugins/sqlite.md",
     "docs/plugins/postgres.md",
+    "docs/plugins/odbc.md",
+    "docs/database-sources.md",
     "docs/plugins/file.md",
     "docs/plugins/pmh-api.md",
     "docs/ARCHITECTURE.md",
@@ -86,6 +97,14 @@ pub fn run(args: &DistArgs) -> Result<(), String> {
         let lib = library_file(plugin);
         files.push(copy(&built.join(&lib), &out, Path::new(&lib))?);
     }
+    for (plugin, folder) in OPTIONAL_PLUGINS {
+        let lib = library_file(plugin);
+        files.push(copy(
+            &built.join(&lib),
+            &out,
+            &Path::new(folder).join(&lib),
+        )?);
+    }
     for rel in SHIPPED_FILES {
         files.push(copy(&root.join(rel), &out, Path::new(rel))?);
     }
@@ -103,7 +122,10 @@ fn build(root: &Path, debug: bool) -> Result<(), String> {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args(["build", "--quiet", "-p", "pmhlink"]);
-    for p in SHIPPED_PLUGINS {
+    for p in SHIPPED_PLUGINS
+        .into_iter()
+        .chain(OPTIONAL_PLUGINS.into_iter().map(|(p, _)| p))
+    {
         cmd.args(["-p", p]);
     }
     if !debug {

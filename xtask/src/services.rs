@@ -113,7 +113,12 @@ fn mariadb() -> Result<(), String> {
 /// `libodbc`), psqlODBC (`psqlodbcw.so`) and MariaDB Connector/ODBC (`libmaodbc.so`). The
 /// tests name the driver files in their connection strings, so nothing is registered in
 /// odbcinst.ini here.
-const ODBC_PACKAGES: [&str; 4] = ["unixodbc", "unixodbc-dev", "odbc-postgresql", "odbc-mariadb"];
+const ODBC_PACKAGES: [&str; 4] = [
+    "unixodbc",
+    "unixodbc-dev",
+    "odbc-postgresql",
+    "odbc-mariadb",
+];
 
 fn odbc() -> Result<(), String> {
     let missing: Vec<&str> = ODBC_PACKAGES

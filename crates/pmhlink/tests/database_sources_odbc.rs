@@ -90,7 +90,10 @@ fn an_odbc_source_by_dsn_gives_the_payloads_its_csv_export_gives() {
     assert_eq!(check.status, 2, "{}{}", check.stdout, check.stderr);
     let out = format!("{}{}", check.stdout, check.stderr);
     assert!(out.contains("dsn"), "{out}");
-    assert!(!out.contains("PMHLINK_TOWN"), "the DSN is not repeated: {out}");
+    assert!(
+        !out.contains("PMHLINK_TOWN"),
+        "the DSN is not repeated: {out}"
+    );
     drop(db);
 }
 
@@ -121,13 +124,17 @@ fn mariadb(sql: &str) {
         .unwrap()
         .write_all(sql.as_bytes())
         .unwrap();
-    assert!(child.wait().unwrap().success(), "mariadb ran the statements");
+    assert!(
+        child.wait().unwrap().success(),
+        "mariadb ran the statements"
+    );
 }
 
 impl Drop for MariaDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let _ = std::panic::catch_unwind(move || mariadb(&format!("DROP DATABASE IF EXISTS {name};")));
+        let _ =
+            std::panic::catch_unwind(move || mariadb(&format!("DROP DATABASE IF EXISTS {name};")));
     }
 }
 

@@ -265,7 +265,9 @@ impl Target {
 pub enum Stage {
     Prepare,
     /// Executing or fetching, the next row being row `row`.
-    Read { row: u64 },
+    Read {
+        row: u64,
+    },
 }
 
 impl Stage {
@@ -353,7 +355,10 @@ impl Diagnostic {
     }
 
     /// A diagnostic from the handle a call just failed on.
-    pub fn from_result<T>(result: SqlResult<T>, handle: &impl handles::Diagnostics) -> Result<T, Diagnostic> {
+    pub fn from_result<T>(
+        result: SqlResult<T>,
+        handle: &impl handles::Diagnostics,
+    ) -> Result<T, Diagnostic> {
         result
             .into_result_without_logging(handle)
             .map_err(|e| Diagnostic::of(&e))
@@ -393,7 +398,9 @@ impl Session {
     }
 
     pub fn handle(&self) -> &handles::Connection<'static> {
-        self.connection.as_ref().expect("a session holds its connection until dropped")
+        self.connection
+            .as_ref()
+            .expect("a session holds its connection until dropped")
     }
 
     /// Whether text is best fetched as the driver's bytes even for `encoding = "utf-8"`:
@@ -435,7 +442,10 @@ fn set(c: &handles::Connection<'_>, attribute: ConnectionAttribute, value: usize
     // passed in the pointer itself and nothing is dereferenced, and neither changes how later
     // calls on the handle behave beyond the transaction's semantics.
     let result = unsafe { c.set_attribute(attribute, value as Pointer, IS_UINTEGER) };
-    matches!(result, SqlResult::Success(()) | SqlResult::SuccessWithInfo(()))
+    matches!(
+        result,
+        SqlResult::Success(()) | SqlResult::SuccessWithInfo(())
+    )
 }
 
 impl Drop for Session {

@@ -209,7 +209,11 @@ fn serve(target: &Target, channel: &mut Channel<'_>) {
         .iter()
         .map(|c| c.buffer(settings.encoding, bytes))
         .collect();
-    let row_bytes: usize = descs.iter().map(|d| d.bytes_per_row()).sum::<usize>().max(1);
+    let row_bytes: usize = descs
+        .iter()
+        .map(|d| d.bytes_per_row())
+        .sum::<usize>()
+        .max(1);
     let rows = settings.fetch_size.min(BUFFER_BUDGET / row_bytes).max(1);
     let buffer = match ColumnarDynBuffer::try_from_descs(rows, descs) {
         Ok(b) => b,
@@ -259,7 +263,10 @@ fn serve(target: &Target, channel: &mut Channel<'_>) {
                         // A driver that reports a broken connection as the end of the rows
                         // must not make a short read look whole.
                         let dead = session.handle().is_dead();
-                        if matches!(dead, SqlResult::Success(true) | SqlResult::SuccessWithInfo(true)) {
+                        if matches!(
+                            dead,
+                            SqlResult::Success(true) | SqlResult::SuccessWithInfo(true)
+                        ) {
                             failed = Some(target.lost(row_number + 1));
                             break;
                         }
@@ -337,4 +344,3 @@ fn row(
     }
     Ok(cells)
 }
-

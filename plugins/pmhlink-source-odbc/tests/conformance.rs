@@ -30,7 +30,9 @@ fn conforms() {
         let db = Db::new(
             server,
             &[
-                &format!("CREATE TABLE jukyu (bango char(7), shimei varchar(20), futan integer, photo {binary})"),
+                &format!(
+                    "CREATE TABLE jukyu (bango char(7), shimei varchar(20), futan integer, photo {binary})"
+                ),
                 &format!(
                     "INSERT INTO jukyu VALUES ('0000001', {}, 81136015, NULL)",
                     text("ポ田　表子")
@@ -47,8 +49,7 @@ fn conforms() {
         );
         let cs = db.connection_string();
         let query = json!({"connection_string": cs, "query": "SELECT bango, shimei, futan FROM jukyu ORDER BY bango"});
-        let with_binary =
-            json!({"connection_string": cs, "query": "SELECT bango, photo FROM jukyu ORDER BY bango"});
+        let with_binary = json!({"connection_string": cs, "query": "SELECT bango, photo FROM jukyu ORDER BY bango"});
         let report = SourceKit::new(built_cdylib(env!("CARGO_PKG_NAME")))
             .good_config(query.clone())
             .bad_config(json!({"query": "SELECT 1"}), "`dsn`")

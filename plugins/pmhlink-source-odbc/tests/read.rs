@@ -238,7 +238,10 @@ fn cp932_bytes_the_driver_hands_over_are_decoded_strictly_by_row_and_column() {
         ),
     ];
     for (connection_string, query, name, first) in cases {
-        let mut s = source(json!({"connection_string": connection_string, "query": query, "encoding": "cp932"})).unwrap();
+        let mut s = source(
+            json!({"connection_string": connection_string, "query": query, "encoding": "cp932"}),
+        )
+        .unwrap();
         assert_eq!(s.discover().unwrap()[1], name, "{query}");
         let read = read_to_end(&mut s, 10).unwrap();
         assert_eq!(read.cells()[0], first, "{query}");
@@ -522,10 +525,17 @@ fn a_connection_dropped_mid_read_is_an_io_error_not_an_early_end() {
             }
             Server::MariaDb => "INSERT INTO t SELECT seq, REPEAT('x', 200) FROM seq_1_to_100000",
         };
-        let db = Db::new(server, &["CREATE TABLE t (n integer, pad varchar(200))", fill]);
+        let db = Db::new(
+            server,
+            &["CREATE TABLE t (n integer, pad varchar(200))", fill],
+        );
         let mut s = source(json!({"connection_string": db.connection_string(), "query": "SELECT n, pad FROM t ORDER BY n", "fetch_size": 10})).unwrap();
         assert_eq!(s.next_batch(10).unwrap().expect("a first batch").rows(), 10);
-        assert_eq!(db.kill_connections(), 1, "{server:?}: the source's one connection");
+        assert_eq!(
+            db.kill_connections(),
+            1,
+            "{server:?}: the source's one connection"
+        );
         let mut rows = 10;
         let err = loop {
             match s.next_batch(10) {
@@ -566,11 +576,17 @@ fn the_read_is_one_transaction_while_the_vendor_system_writes_and_leaves_nothing
         let db = Db::new(server, &["CREATE TABLE t (n integer)", fill]);
         let mut s = source(json!({"connection_string": db.connection_string(), "query": "SELECT n FROM t ORDER BY n", "fetch_size": 3})).unwrap();
         let mut rows = s.next_batch(3).unwrap().expect("a first batch").rows();
-        db.execute(&["INSERT INTO t VALUES (11), (12)", "DELETE FROM t WHERE n = 10"]);
+        db.execute(&[
+            "INSERT INTO t VALUES (11), (12)",
+            "DELETE FROM t WHERE n = 10",
+        ]);
         while let Some(batch) = s.next_batch(3).unwrap() {
             rows += batch.rows();
         }
-        assert_eq!(rows, 10, "{server:?}: the rows as they were when the read began");
+        assert_eq!(
+            rows, 10,
+            "{server:?}: the rows as they were when the read began"
+        );
         // The transaction ran at REPEATABLE READ, with autocommit off.
         let isolation = match server {
             Server::Postgres => "SELECT current_setting('transaction_isolation') AS i",
@@ -591,11 +607,21 @@ fn the_read_is_one_transaction_while_the_vendor_system_writes_and_leaves_nothing
     // at the end undoes it; with ConnSettings the server itself refuses it.
     let db = Db::new(
         Server::Postgres,
-        &["CREATE TABLE t (n integer)", "INSERT INTO t VALUES (1), (2)"],
+        &[
+            "CREATE TABLE t (n integer)",
+            "INSERT INTO t VALUES (1), (2)",
+        ],
     );
-    let mut s = source(json!({"connection_string": db.connection_string(), "query": "DELETE FROM t RETURNING n"})).unwrap();
+    let mut s = source(
+        json!({"connection_string": db.connection_string(), "query": "DELETE FROM t RETURNING n"}),
+    )
+    .unwrap();
     assert_eq!(read_to_end(&mut s, 10).unwrap().rows.len(), 2);
-    assert_eq!(db.texts("SELECT count(*)::text FROM t"), ["2"], "rolled back");
+    assert_eq!(
+        db.texts("SELECT count(*)::text FROM t"),
+        ["2"],
+        "rolled back"
+    );
     let read_only = format!(
         "{};ConnSettings={{SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY}}",
         db.connection_string()
@@ -620,7 +646,11 @@ fn check_learns_each_column_type_without_reading_a_row() {
         let (flag, timestamp, photo) = match server {
             // BoolsAsChar=0: a boolean as SQL_BIT.
             Server::Postgres => ("true AS flag", "TIMESTAMP", "'\\x00'::bytea AS photo"),
-            Server::MariaDb => ("CAST(b'1' AS UNSIGNED) AS flag", "DATETIME", "X'00' AS photo"),
+            Server::MariaDb => (
+                "CAST(b'1' AS UNSIGNED) AS flag",
+                "DATETIME",
+                "X'00' AS photo",
+            ),
         };
         let cs = match server {
             Server::Postgres => format!("{};BoolsAsChar=0", db.connection_string()),
@@ -680,7 +710,9 @@ fn dates_timestamps_and_floats_of_many_rows_each_read_their_own() {
         let db = Db::new(
             server,
             &[
-                &format!("CREATE TABLE t (n integer, d date, ts {timestamp}, r {real}, f double precision, k numeric(5,1))"),
+                &format!(
+                    "CREATE TABLE t (n integer, d date, ts {timestamp}, r {real}, f double precision, k numeric(5,1))"
+                ),
                 "INSERT INTO t VALUES (1, '2025-04-01', '2025-04-01 09:05:00', 0.1, 0.1, 1.5)",
                 "INSERT INTO t VALUES (2, NULL, NULL, NULL, NULL, NULL)",
                 "INSERT INTO t VALUES (3, '1999-12-31', '1999-12-31 23:59:59.25', 0.2, 0.2, -0.5)",
@@ -690,9 +722,23 @@ fn dates_timestamps_and_floats_of_many_rows_each_read_their_own() {
         assert_eq!(
             read_to_end(&mut s, 10).unwrap().cells(),
             [
-                vec!["1", "2025-04-01", "2025-04-01T09:05:00", "0.1", "0.1", "1.5"],
+                vec![
+                    "1",
+                    "2025-04-01",
+                    "2025-04-01T09:05:00",
+                    "0.1",
+                    "0.1",
+                    "1.5"
+                ],
                 vec!["2", "", "", "", "", ""],
-                vec!["3", "1999-12-31", "1999-12-31T23:59:59.25", "0.2", "0.2", "-0.5"],
+                vec![
+                    "3",
+                    "1999-12-31",
+                    "1999-12-31T23:59:59.25",
+                    "0.2",
+                    "0.2",
+                    "-0.5"
+                ],
             ],
             "{server:?}"
         );

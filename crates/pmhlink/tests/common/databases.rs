@@ -160,4 +160,3 @@ pub fn same_payloads_as_csv_in(
         );
     }
 }
-
