@@ -2,7 +2,11 @@
 //! binary, the first-party plugins beside it (where it looks for plugins), the shipped
 //! profile, the docs, the example pipelines (files, SQLite, PostgreSQL) and a `SHA256SUMS`
 //! list. No test fixture plugin goes in, so `pmhlink plugins` in the bundle lists exactly what
-//! an operator runs.
+//! an operator runs. The `odbc` source goes in a folder of its own (`odbc/`), not beside the
+//! binary: it links unixODBC's `libodbc`, and where that is not installed a library beside the
+//! binary that cannot load would be warned of on every command; an integrator who installs
+//! unixODBC and a driver adds the folder to `plugins.dirs` (or copies the library beside
+//! `pmhlink`). Building the bundle needs unixODBC (`cargo xtask services` installs it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,8 +25,12 @@ pub const SHIPPED_PLUGINS: [&str; 7] = [
     "pmhlink-sink-api",
 ];
 
+/// Plugins shipped in a folder of their own, with the folder: they need a library the
+/// municipality's server may not have.
+pub const OPTIONAL_PLUGINS: [(&str, &str); 1] = [("pmhlink-source-odbc", "odbc")];
+
 /// Files copied as they are, from the repository root, to the same place in the bundle.
-const SHIPPED_FILES: [&str; 17] = [
+const SHIPPED_FILES: [&str; 18] = [
     "README.md",
     "docs/pipeline-reference.md",
     "docs/findings.md",
@@ -33,6 +41,7 @@ const SHIPPED_FILES: [&str; 17] = [
     "docs/plugins/sqlite.md",
     "docs/plugins/postgres.md",
     "docs/plugins/mysql.md",
+    "docs/plugins/odbc.md",
     "docs/plugins/file.md",
     "docs/plugins/pmh-api.md",
     "docs/ARCHITECTURE.md",
@@ -92,6 +101,14 @@ pub fn run(args: &DistArgs) -> Result<(), String> {
         let lib = library_file(plugin);
         files.push(copy(&built.join(&lib), &out, Path::new(&lib))?);
     }
+    for (plugin, folder) in OPTIONAL_PLUGINS {
+        let lib = library_file(plugin);
+        files.push(copy(
+            &built.join(&lib),
+            &out,
+            &Path::new(folder).join(&lib),
+        )?);
+    }
     for rel in SHIPPED_FILES {
         files.push(copy(&root.join(rel), &out, Path::new(rel))?);
     }
@@ -109,7 +126,10 @@ fn build(root: &Path, debug: bool) -> Result<(), String> {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args(["build", "--quiet", "-p", "pmhlink"]);
-    for p in SHIPPED_PLUGINS {
+    for p in SHIPPED_PLUGINS
+        .into_iter()
+        .chain(OPTIONAL_PLUGINS.into_iter().map(|(p, _)| p))
+    {
         cmd.args(["-p", p]);
     }
     if !debug {

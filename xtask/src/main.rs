@@ -73,7 +73,10 @@ fn plugin_pages() -> Result<(), String> {
     cmd.current_dir(demo::workspace_root())
         .env("PMHLINK_BLESS", "1")
         .args(["test", "--quiet"]);
-    for plugin in dist::SHIPPED_PLUGINS {
+    for plugin in dist::SHIPPED_PLUGINS
+        .into_iter()
+        .chain(dist::OPTIONAL_PLUGINS.into_iter().map(|(p, _)| p))
+    {
         cmd.args(["-p", plugin]);
     }
     let status = cmd

@@ -1,10 +1,14 @@
 //! `cargo xtask services`: the database servers the tests talk to — PostgreSQL on
-//! 127.0.0.1:5432 (user `postgres`, trust over TCP) and MariaDB on 127.0.0.1:3306. Each
-//! that does not answer is installed (Debian's packages, `apt-get`) when missing and started;
-//! a PostgreSQL cluster this installs is given trust authentication on 127.0.0.1, which only a
-//! test machine may have, and any cluster whose `ssl` is off gets it on with Debian's snakeoil
-//! certificate (Debian's `pg_createcluster` does that itself when the certificate exists). `cargo xtask ci` runs this before the tests, so a machine without
-//! the servers gets them instead of tests that cannot run.
+//! 127.0.0.1:5432 (user `postgres`, trust over TCP) and MariaDB on 127.0.0.1:3306 — and the
+//! ODBC driver manager with the two drivers the `odbc` source's tests use (unixODBC, psqlODBC,
+//! MariaDB Connector/ODBC). Each server that does not answer is installed (Debian's packages,
+//! `apt-get`) when missing and started; a PostgreSQL cluster this installs is given trust
+//! authentication on 127.0.0.1, which only a test machine may have, and any cluster whose `ssl`
+//! is off gets it on with Debian's snakeoil certificate (Debian's `pg_createcluster` does that
+//! itself when the certificate exists). The ODBC packages are installed when missing (the
+//! `odbc` plugin links libodbc, so they come before anything that builds it). `cargo xtask ci`
+//! runs this before the lint and the tests, so a machine without them gets them instead of
+//! tests that cannot run.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -31,8 +35,23 @@ fn run(program: &str, args: &[&str]) -> Result<(), String> {
 }
 
 fn apt_install(package: &str) -> Result<(), String> {
+    apt_install_all(&[package])
+}
+
+fn apt_install_all(packages: &[&str]) -> Result<(), String> {
     run("apt-get", &["update", "-q"])?;
-    run("apt-get", &["install", "-y", "-q", package])
+    let mut args = vec!["install", "-y", "-q"];
+    args.extend_from_slice(packages);
+    run("apt-get", &args)
+}
+
+/// Whether Debian's package `name` is installed (`dpkg-query` says `install ok installed`).
+fn installed(name: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", name])
+        .output()
+        .map(|o| o.status.success() && o.stdout.ends_with(b" installed"))
+        .unwrap_or(false)
 }
 
 /// Waits up to a minute for a started server to answer.
@@ -172,7 +191,31 @@ fn mariadb() -> Result<(), String> {
     wait_for("MariaDB", 3306)
 }
 
+/// The ODBC packages: unixODBC (the driver manager and its headers: the `odbc` plugin links
+/// `libodbc`), psqlODBC (`psqlodbcw.so`) and MariaDB Connector/ODBC (`libmaodbc.so`). The
+/// tests name the driver files in their connection strings, so nothing is registered in
+/// odbcinst.ini here.
+const ODBC_PACKAGES: [&str; 4] = [
+    "unixodbc",
+    "unixodbc-dev",
+    "odbc-postgresql",
+    "odbc-mariadb",
+];
+
+fn odbc() -> Result<(), String> {
+    let missing: Vec<&str> = ODBC_PACKAGES
+        .into_iter()
+        .filter(|p| !installed(p))
+        .collect();
+    if missing.is_empty() {
+        eprintln!("==> ODBC: {} installed", ODBC_PACKAGES.join(", "));
+        return Ok(());
+    }
+    apt_install_all(&missing)
+}
+
 pub fn run_all() -> Result<(), String> {
+    odbc()?;
     postgres()?;
     mariadb()
 }

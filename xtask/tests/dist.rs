@@ -1,7 +1,7 @@
 //! `cargo xtask dist` through the real xtask binary: the bundle holds the binary, exactly the
 //! first-party plugins, the profile, the docs and the example pipelines, every file
 //! checksummed, and the bundled `pmhlink plugins` lists exactly the shipped plugins with no
-//! warning.
+//! warning; the odbc source, in its own folder, is found once that folder is on the plugin path.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -86,5 +86,29 @@ fn the_bundle_ships_first_party_plugins_only_and_checksums_every_file() {
             "pmh-api"
         ]),
         "exactly the first-party plugins"
+    );
+
+    // The odbc source waits in a folder of its own, and is found once that folder is named.
+    let odbc = format!(
+        "odbc/{}pmhlink_source_odbc{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    assert!(listed.contains(&odbc), "{odbc}");
+    let plugins = Command::new(bundle.join("pmhlink"))
+        .args(["plugins", "--json"])
+        .env("PMHLINK_PLUGIN_PATH", bundle.join("odbc"))
+        .current_dir(out.path())
+        .output()
+        .unwrap();
+    assert!(plugins.status.success());
+    let found: serde_json::Value = serde_json::from_slice(&plugins.stdout).unwrap();
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "odbc"),
+        "{found}"
     );
 }

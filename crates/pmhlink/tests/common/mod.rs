@@ -51,6 +51,8 @@ pub fn lint(api: &str, file: &Path, extra: &[&str]) -> Run {
 
 /// Builds the first-party and fixture plugin libraries once per test binary: `cargo test`
 /// builds a cdylib only when something links it, and the binary finds plugins beside itself.
+/// The odbc source is no default member (it links unixODBC's `libodbc`, which `cargo xtask
+/// services` installs), so it is built here by name.
 pub fn ensure_plugins() {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
@@ -68,6 +70,7 @@ pub fn ensure_plugins() {
                 "pmhlink-source-postgres",
                 "-p",
                 "pmhlink-source-mysql",
+                "pmhlink-source-odbc",
                 "-p",
                 "pmhlink-sink-file",
                 "-p",
