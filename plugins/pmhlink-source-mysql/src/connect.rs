@@ -15,6 +15,18 @@ use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect};
 /// up on it.
 const SOCKET_GRACE: Duration = Duration::from_secs(5);
 
+/// The session variable that bounds each statement's run to `secs` (0: no bound), in the
+/// server's own dialect: `max_statement_time` (seconds) on MariaDB, `max_execution_time`
+/// (milliseconds) on MySQL.
+fn statement_limit(conn: &mut Conn, secs: u64) -> Result<String, mysql::Error> {
+    let version: Option<String> = conn.query_first("SELECT VERSION()")?;
+    Ok(if version.is_some_and(|v| v.contains("MariaDB")) {
+        format!("max_statement_time = {secs}")
+    } else {
+        format!("max_execution_time = {}", secs.saturating_mul(1000))
+    })
+}
+
 /// A checked configuration and the client options made from it.
 #[derive(Clone)]
 pub struct Target {
@@ -178,18 +190,21 @@ impl Target {
     /// The session's settings: CHAR padding kept, text as stored (no conversion), TIMESTAMP in
     /// UTC, each statement bounded by `timeout_secs`, REPEATABLE READ.
     fn set_up(&self, conn: &mut Conn) -> Result<(), mysql::Error> {
-        let version: Option<String> = conn.query_first("SELECT VERSION()")?;
-        let secs = self.settings.timeout.as_secs();
-        let statement_limit = if version.is_some_and(|v| v.contains("MariaDB")) {
-            format!("max_statement_time = {secs}")
-        } else {
-            format!("max_execution_time = {}", secs.saturating_mul(1000))
-        };
+        let limit = statement_limit(conn, self.settings.timeout.as_secs())?;
         conn.query_drop(format!(
             "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'PAD_CHAR_TO_FULL_LENGTH'), \
-             character_set_results = NULL, time_zone = '+00:00', {statement_limit}"
+             character_set_results = NULL, time_zone = '+00:00', {limit}"
         ))?;
         conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    }
+
+    /// Lifts the server's statement limit for the streamed read: MySQL and MariaDB count a
+    /// statement's whole run, the time the server waits for pmhlink to take rows included, so
+    /// a city's read would be stopped however quickly each row came. Each wait for the server
+    /// stays bounded by the socket's read timeout (`timeout_secs` and its grace).
+    pub fn unlimited(&self, conn: &mut Conn) -> Result<(), mysql::Error> {
+        let limit = statement_limit(conn, 0)?;
+        conn.query_drop(format!("SET SESSION {limit}"))
     }
 
     /// `e` as a message at the key it is about. The server's own text is shown only for a

@@ -36,11 +36,13 @@
 //!   (`check` refuses the rest, naming the column); a single-byte set (latin1, ascii, …), in
 //!   which old systems often stored CP932 bytes, is read in whichever `encoding` says.
 //! - `timeout_secs` bounds: the connection attempt (name lookup and login included: an
-//!   unknown host or a refused port fails within it); each statement, on the server
-//!   (`max_statement_time` on MariaDB, `max_execution_time` on MySQL — a statement's whole
-//!   run, from its start until its last row is sent, including time the server waits for
-//!   pmhlink to take rows: raise it for a table that takes longer to read); and, five seconds
-//!   more, each wait of the socket for the server (a server that stops answering).
+//!   unknown host or a refused port fails within it); each statement `check` prepares, on the
+//!   server (`max_statement_time` on MariaDB, `max_execution_time` on MySQL); and, five
+//!   seconds more, each wait of the socket for the server while rows are read (a statement
+//!   slow to give its next row, a server that stops answering). The server's own limit is
+//!   lifted for the streamed read itself, because MySQL and MariaDB count a statement's whole
+//!   run, the time they wait for pmhlink to take rows included: a city's read would be
+//!   stopped however quickly each row came.
 //! - **No TLS yet**: the connection is plain. A `url` that asks for TLS (`ssl-mode=REQUIRED`,
 //!   `require_ssl`, a certificate, …) is refused as configuration; use a local socket
 //!   (`?socket=/run/mysqld/mysqld.sock`), a tunnel, or a network the data may cross in clear.

@@ -124,6 +124,9 @@ fn serve(target: &Target, requests: Requests) {
         Ok(p) => p,
         Err(e) => return requests.refuse(e),
     };
+    if let Err(e) = target.unlimited(&mut conn) {
+        return requests.refuse(target.failure(&e, Stage::Connect));
+    }
     // The client reads each row off the socket when asked for it: nothing is buffered beyond
     // the socket's own buffers. Dropping a result drains it (reads every row left), so a read
     // that stops early leaves it undropped and closes the connection instead.
