@@ -150,4 +150,3 @@ pub fn same_payloads_as_csv(plugin: &str, load: impl Fn(&Town, bool) -> String) 
         );
     }
 }
-
