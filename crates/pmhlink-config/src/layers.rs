@@ -826,7 +826,9 @@ pub(crate) fn reference_section() -> String {
          that matches applies (`<name>` is any name, `[]` any item). Where an entry can be \
          removed, the child writes it with `remove = true` and nothing else (an array item: \
          `remove = true` and its key); removing an entry that is not inherited is an error, \
-         and `remove` is never a key of the merged file."
+         and `remove` is never a key of the merged file. An array merged by key keeps what it \
+         inherits (`programs = []` in a child changes nothing); an array replaced whole is \
+         replaced by an empty one too (`sinks = []` leaves no sink)."
             .to_owned(),
     ];
     let mut out = String::from("## Layered files: `extends`\n\n");
@@ -940,7 +942,9 @@ pub(crate) fn schema_description() -> String {
     format!(
         "The pipeline file this one extends (a template), relative to this file; a chain of \
          at most {MAX_LAYERS} files. The template is merged first, this file over it: {}. \
-         Relative paths in every file are taken from the folder of the file that is run.",
+         Relative paths in every file are taken from the folder of the file that is run. This \
+         schema describes the merged result: a file that extends another need not hold the \
+         keys it requires.",
         rules.join("; ")
     )
 }

@@ -341,6 +341,12 @@ fn from_figment(e: figment::Error, origins: &Origins, schema: &serde_json::Value
     let message = match &e.kind {
         Kind::UnknownField(key, expected) => {
             let parent = path.parent();
+            // `extends` is taken out of each file before serde sees it, but it is a key of the
+            // top level all the same.
+            let mut expected = expected.to_vec();
+            if parent.is_root() {
+                expected.push(layers::EXTENDS);
+            }
             let hint = known_mistake(&parent, key)
                 .map(str::to_owned)
                 .or_else(|| {
