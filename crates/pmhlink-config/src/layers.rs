@@ -597,9 +597,11 @@ impl Merger<'_> {
         let (file, mut table) = base.unwrap_or((self.file, BTreeMap::new()));
         for (k, v) in over {
             let child = at.key(k.clone());
-            if rule(&child).is_some_and(|r| r.removable)
-                && v.table().is_some_and(|t| t.contains_key(REMOVE))
-            {
+            // A named entry (`sources.<name>`) can be removed; a keyed array's items are, by
+            // `by_key`, not the array.
+            let entry =
+                rule(&child).is_some_and(|r| r.removable && !matches!(r.how, How::ByKey(_)));
+            if entry && v.table().is_some_and(|t| t.contains_key(REMOVE)) {
                 if self.removal(&v, &child, &[]).is_some() && table.remove(&k).is_none() {
                     self.problem(
                         child.clone(),
