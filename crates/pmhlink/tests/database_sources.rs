@@ -11,12 +11,7 @@ use common::town::Town;
 #[test]
 fn a_sqlite_source_gives_the_payloads_its_csv_export_gives() {
     same_payloads_as_csv("sqlite", |town, cp932| {
-        load_table(
-            &town.subsidy(),
-            &town.path("data/subsidy.db"),
-            cp932,
-            |_| "TEXT",
-        );
+        load_table(&town.subsidy(), &town.path("data/subsidy.db"), cp932, |_| "TEXT");
         "url = \"data/subsidy.db\"\nquery = \"SELECT * FROM subsidy ORDER BY rowid\"".to_owned()
     });
 }
@@ -35,12 +30,7 @@ fn a_postgres_source_gives_the_payloads_its_csv_export_gives() {
 #[test]
 fn a_column_the_mapping_names_that_the_query_does_not_return_is_caught_by_check() {
     let town = Town::new(20, 42, 100);
-    load_table(
-        &town.subsidy(),
-        &town.path("data/subsidy.db"),
-        false,
-        |_| "TEXT",
-    );
+    load_table(&town.subsidy(), &town.path("data/subsidy.db"), false, |_| "TEXT");
     town.edit_pipeline(
         "plugin = \"csv\"\nprimary = true",
         "plugin = \"sqlite\"\nprimary = true",

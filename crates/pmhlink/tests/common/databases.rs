@@ -150,3 +150,4 @@ pub fn same_payloads_as_csv(plugin: &str, load: impl Fn(&Town, bool) -> String) 
         );
     }
 }
+
