@@ -1,7 +1,8 @@
 //! The per-municipality pipeline file: which vendor exports to read, how to join them, how
 //! each PMH field is filled, where payloads go.
 //!
-//! [`Pipeline::load`] reads TOML or YAML with figment, applies `PMHLINK_…__…` environment
+//! [`Pipeline::load`] reads TOML or YAML with figment (a file may `extends` a template: the
+//! chain is merged first, by [`MERGE_RULES`]), applies `PMHLINK_…__…` environment
 //! overrides, substitutes `${VAR}` secrets in plugin settings, and checks what serde cannot
 //! (references between sections, required fields). Every problem names its origin and key
 //! path. [`json_schema`] is derived from the same types, and [`reference_markdown`] renders
@@ -12,10 +13,12 @@
 //! `Serialize` and [`Pipeline::redacted_json`]; only [`PluginConfig::value`] hands them out.
 
 mod batch;
+mod effective;
 mod env;
 mod error;
 mod fields;
 mod foreign;
+mod layers;
 mod load;
 mod mapping;
 mod markdown;
@@ -26,10 +29,15 @@ mod secrets;
 mod site;
 mod validate;
 
+pub use effective::EffectiveValue;
 pub use env::{Env, PREFIX as ENV_PREFIX, SEPARATOR as ENV_SEPARATOR};
 pub use error::{ConfigError, KeyPath, Problem, Segment};
 pub use fields::{DetailItemMapping, FieldMappings};
-pub use load::FileFormat;
+pub use layers::{
+    DEFAULT_OTHER, DEFAULT_TABLE, EXTENDS, Flattened, How, MAX_LAYERS, MERGE_RULES, MergeRule,
+    REMOVE, flatten,
+};
+pub use load::{FileFormat, ValueOrigin};
 pub use mapping::{
     CleanStep, CodeMap, ColumnRef, Mapping, ProgramField, Template, TemplatePart, ValueSource,
 };

@@ -1,14 +1,17 @@
-//! Reading a pipeline: the file, then `PMHLINK_` overrides (figment), then `${VAR}` secrets,
-//! then the semantic checks. Problems of every stage are collected and reported together.
+//! Reading a pipeline: the file and the files it `extends`, merged (`layers.rs`), then
+//! `PMHLINK_` overrides (figment), then `${VAR}` secrets, then the semantic checks. Problems
+//! of every stage are collected and reported together.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
 use figment::error::{Actual, Kind};
-use figment::providers::{Format as _, Toml, Yaml};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
 
 use crate::env::{self, Env, PREFIX};
 use crate::error::{ConfigError, KeyPath, Problem, list};
+use crate::layers::{self, LayerFile};
 use crate::model::Pipeline;
 use crate::validate::did_you_mean;
 use crate::{schema_doc, schema_walk, validate};
@@ -62,7 +65,8 @@ impl Pipeline {
         Pipeline::from_str_with_env(text, format, origin, &Env::process())
     }
 
-    /// [`Pipeline::from_str`] in the environment `env`.
+    /// [`Pipeline::from_str`] in the environment `env`. A file that `extends` another reads
+    /// its chain from disk, each parent relative to the file that names it.
     pub fn from_str_with_env(
         text: &str,
         format: FileFormat,
@@ -70,7 +74,6 @@ impl Pipeline {
         env: &Env,
     ) -> Result<Pipeline, ConfigError> {
         let origin = origin.as_ref();
-        let file = origin.display().to_string();
         let schema = schema_doc::schema();
         let (overrides, mut problems) = env::overrides(env, schema);
         let override_paths: Vec<(String, KeyPath)> = overrides
@@ -78,23 +81,30 @@ impl Pipeline {
             .map(|o| (o.var.clone(), schema_walk::key_path(schema, &o.keys)))
             .collect();
 
-        if format == FileFormat::Yaml
-            && let Some(problem) = yaml_duplicate_key(text, &file)
-        {
-            problems.push(problem);
-            return Err(ConfigError::Invalid(problems));
-        }
-        let mut figment = match format {
-            FileFormat::Toml => Figment::from(Toml::string(text)),
-            FileFormat::Yaml => Figment::from(Yaml::string(text)),
+        let merged = match layers::read_and_merge(text, format, origin) {
+            Ok(m) => m,
+            Err(found) => {
+                problems.extend(found);
+                return Err(ConfigError::Invalid(problems));
+            }
         };
+        let origins = Origins {
+            files: merged.files,
+            written: merged.written,
+            overrides: override_paths,
+        };
+        let mut figment = Figment::from(Document(merged.document));
         for o in overrides {
             figment = figment.merge(o);
         }
         let mut pipeline: Pipeline = match figment.extract() {
             Ok(p) => p,
             Err(errors) => {
-                problems.extend(errors.into_iter().map(|e| from_figment(e, &file, schema)));
+                problems.extend(
+                    errors
+                        .into_iter()
+                        .map(|e| from_figment(e, &origins, schema)),
+                );
                 return Err(ConfigError::Invalid(problems));
             }
         };
@@ -104,11 +114,8 @@ impl Pipeline {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
 
-        let secret_problems = secrets(&mut pipeline, env, &override_paths);
-        pipeline.origins = Origins {
-            file,
-            overrides: override_paths,
-        };
+        let secret_problems = secrets(&mut pipeline, env, &origins.overrides);
+        pipeline.origins = origins;
         let found = secret_problems
             .into_iter()
             .chain(validate::validate(&pipeline));
@@ -121,31 +128,110 @@ impl Pipeline {
     }
 }
 
-/// Where the values of a loaded pipeline came from: its file, or the `PMHLINK_` variables that
-/// override keys. Problems found after loading (against the profile) name their origin too.
+/// The merged document of a chain as one figment provider: figment reads it as it read a
+/// single file, and the overrides merge over it.
+struct Document(Dict);
+
+impl Provider for Document {
+    /// Not a variable's name: problems about its values are named by [`Origins::of`].
+    fn metadata(&self) -> Metadata {
+        Metadata::named("pipeline files")
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Map::from([(Profile::Default, self.0.clone())]))
+    }
+}
+
+/// Where the values of a loaded pipeline came from: the files of its chain, key path by key
+/// path, and the `PMHLINK_` variables that override keys. Problems found after loading
+/// (against the profile) name their origin too.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Origins {
-    file: String,
+    /// The chain, the municipality's file first.
+    files: Vec<LayerFile>,
+    /// The file (an index into `files`) that wrote each node of the merged document.
+    written: BTreeMap<KeyPath, usize>,
     /// Each override variable with the key path it sets.
     overrides: Vec<(String, KeyPath)>,
 }
 
 /// Two pipelines that say the same are equal wherever their values were written (a TOML file
-/// and its YAML twin, a key in the file or in a variable).
+/// and its YAML twin, a key in the file or in a variable, a layered file and its flattened
+/// twin).
 impl PartialEq for Origins {
     fn eq(&self, _: &Origins) -> bool {
         true
     }
 }
 
+/// Where one value of a loaded pipeline came from, as `pmhlink config` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValueOrigin {
+    /// A file of the chain, named relative to the municipality file's folder.
+    File(String),
+    /// A `PMHLINK_…__…` variable.
+    Environment(String),
+    /// Written nowhere: the default.
+    Default,
+}
+
+impl std::fmt::Display for ValueOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ValueOrigin::File(file) => write!(f, "from {file}"),
+            ValueOrigin::Environment(var) => write!(f, "from environment variable {var}"),
+            ValueOrigin::Default => f.write_str("default"),
+        }
+    }
+}
+
 impl Origins {
-    /// The variable that set `path` (or a table holding it), else the file.
-    fn of(&self, path: &KeyPath) -> String {
+    /// The municipality's file, as problems name it.
+    fn file(&self) -> &str {
+        self.files.first().map_or("", |f| f.name.as_str())
+    }
+
+    fn variable(&self, path: &KeyPath) -> Option<&str> {
         self.overrides
             .iter()
             .find(|(_, p)| path.starts_with(p))
-            .map(|(var, _)| format!("environment variable {var}"))
-            .unwrap_or_else(|| self.file.clone())
+            .map(|(var, _)| var.as_str())
+    }
+
+    /// The variable that set `path` (or a table holding it), else the file that wrote it (or
+    /// the nearest table holding it: a missing key is missing from the table's file), as
+    /// problems name them.
+    pub(crate) fn of(&self, path: &KeyPath) -> String {
+        if let Some(var) = self.variable(path) {
+            return format!("environment variable {var}");
+        }
+        let mut at = path.clone();
+        loop {
+            if let Some(&i) = self.written.get(&at) {
+                return self.files[i].name.clone();
+            }
+            if at.is_root() {
+                return self.file().to_owned();
+            }
+            at = at.parent();
+        }
+    }
+
+    /// Where the value at exactly `path` came from, for display.
+    pub(crate) fn value_origin(&self, path: &KeyPath) -> ValueOrigin {
+        if let Some(var) = self.variable(path) {
+            return ValueOrigin::Environment(var.to_owned());
+        }
+        match self.written.get(path) {
+            Some(&i) => ValueOrigin::File(self.files[i].shown.clone()),
+            None => ValueOrigin::Default,
+        }
+    }
+
+    /// The chain's files relative to the municipality file's folder, the municipality's first.
+    pub(crate) fn layers(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|f| f.shown.as_str())
     }
 
     /// A problem about `path`, named by where its value came from.
@@ -156,18 +242,6 @@ impl Origins {
             message,
         }
     }
-}
-
-/// A key given twice in one YAML mapping. Figment keeps the last silently, where TOML refuses
-/// the file; a pipeline file means one thing in either format, so YAML refuses it too.
-fn yaml_duplicate_key(text: &str, file: &str) -> Option<Problem> {
-    let e = serde_yaml::from_str::<serde_yaml::Value>(text).err()?;
-    let message = e.to_string();
-    message.contains("duplicate entry").then(|| Problem {
-        origin: file.to_owned(),
-        path: KeyPath::root(),
-        message: format!("{message}: each key may be given once"),
-    })
 }
 
 fn base_dir(origin: &Path) -> PathBuf {
@@ -253,12 +327,12 @@ fn known_mistake(parent: &KeyPath, key: &str) -> Option<&'static str> {
     )
 }
 
-fn from_figment(e: figment::Error, file: &str, schema: &serde_json::Value) -> Problem {
+fn from_figment(e: figment::Error, origins: &Origins, schema: &serde_json::Value) -> Problem {
+    let path = schema_walk::key_path(schema, &e.path);
     let origin = match &e.metadata {
         Some(m) if m.name.starts_with(PREFIX) => format!("environment variable {}", m.name),
-        _ => file.to_owned(),
+        _ => origins.of(&path),
     };
-    let path = schema_walk::key_path(schema, &e.path);
     let at = if path.is_root() {
         "top level".to_owned()
     } else {
@@ -267,6 +341,12 @@ fn from_figment(e: figment::Error, file: &str, schema: &serde_json::Value) -> Pr
     let message = match &e.kind {
         Kind::UnknownField(key, expected) => {
             let parent = path.parent();
+            // `extends` is taken out of each file before serde sees it, but it is a key of the
+            // top level all the same.
+            let mut expected = expected.to_vec();
+            if parent.is_root() {
+                expected.push(layers::EXTENDS);
+            }
             let hint = known_mistake(&parent, key)
                 .map(str::to_owned)
                 .or_else(|| {

@@ -42,7 +42,8 @@ struct Renderer<'a> {
 const INLINE_ENUM_MAX: usize = 4;
 
 /// The file's natural order; a key missing here (a new section) goes after, alphabetically.
-const SECTION_ORDER: [&str; 14] = [
+pub(crate) const SECTION_ORDER: [&str; 15] = [
+    "extends",
     "municipality",
     "profile",
     "rules",

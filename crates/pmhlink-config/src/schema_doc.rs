@@ -21,6 +21,7 @@ pub(crate) fn schema() -> &'static Value {
     SCHEMA.get_or_init(|| {
         let mut schema = schemars::schema_for!(Pipeline).to_value();
         add_required_fields(&mut schema);
+        add_extends(&mut schema);
         schema
     })
 }
@@ -30,6 +31,15 @@ pub(crate) fn schema() -> &'static Value {
 fn add_required_fields(schema: &mut Value) {
     let required: Vec<&str> = REQUIRED_FIELDS.iter().map(|f| f.name()).collect();
     schema["$defs"]["FieldMappings"]["required"] = json!(required);
+}
+
+/// `extends` is read before the file is a pipeline (`layers.rs`), so no field of
+/// [`Pipeline`] holds it; the schema documents it, with the merge rules.
+fn add_extends(schema: &mut Value) {
+    schema["properties"][crate::layers::EXTENDS] = json!({
+        "type": "string",
+        "description": crate::layers::schema_description(),
+    });
 }
 
 const INTRO: &str = "\
@@ -48,7 +58,8 @@ A pipeline file describes one municipality's daily link: which vendor exports to
 
 - **Formats.** TOML (`.toml`) or YAML (`.yaml`, `.yml`), same structure. Every table rejects
   unknown keys; errors name the file and the key path (`joins[1].left`).
-- **Relative paths** are relative to the pipeline file's directory.
+- **Relative paths** are relative to the pipeline file's directory: the directory of the file
+  that is run, also for a path a template gives (see [Layered files](#layered-files-extends)).
 - **Identifiers are strings.** Write codes in quotes (`code = \"010\"`): leading zeros matter.
 - **Column references** are `<source>.<column>`: a source name from `[sources]`, a dot, and
   the column name as the source plugin reports it (everything after the first dot).
@@ -78,5 +89,6 @@ Types: *table* is a TOML table / YAML mapping; *array of tables* is `[[…]]` / 
 
 /// The reference page, `docs/pipeline-reference.md`.
 pub fn reference_markdown() -> String {
-    crate::markdown::render(schema(), INTRO)
+    let intro = format!("{INTRO}\n{}", crate::layers::reference_section());
+    crate::markdown::render(schema(), &intro)
 }

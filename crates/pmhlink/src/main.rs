@@ -42,6 +42,12 @@ enum Command {
     /// Check a pipeline without reading data: the file, the profile, plugins, sources
     /// readable, sinks healthy, every mapped column present.
     Check(pipeline_cmd::CheckArgs),
+    /// Print the effective pipeline as TOML: the file merged over every template it `extends`,
+    /// defaults filled in, environment overrides applied, secrets shown as ***, each value
+    /// commented with the file (or environment variable) it came from.
+    ///
+    /// Exit status: 0 printed, 2 the pipeline file or a file it extends is wrong.
+    Config(pipeline_cmd::ConfigArgs),
     /// List the plugins pmhlink can see.
     Plugins(pipeline_cmd::PluginsArgs),
     /// Write a commented starter pipeline file.
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
         Command::Run(args) => pipeline_cmd::run(args, pmhlink_runner::Mode::Run),
         Command::Plan(args) => pipeline_cmd::run(args, pmhlink_runner::Mode::DryRun),
         Command::Check(args) => pipeline_cmd::check(args),
+        Command::Config(args) => pipeline_cmd::config(args),
         Command::Plugins(args) => pipeline_cmd::plugins(args),
         Command::Init(args) => pipeline_cmd::init(args),
         Command::Schema => pipeline_cmd::schema(),

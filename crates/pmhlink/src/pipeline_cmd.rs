@@ -1,4 +1,5 @@
-//! `pmhlink run`, `plan`, `check`, `plugins`, `init`, `schema`: the pipeline commands.
+//! `pmhlink run`, `plan`, `check`, `config`, `plugins`, `init`, `schema`: the pipeline
+//! commands.
 //!
 //! Exit statuses (documented in the README): 0 all sent, 2 configuration or usage error,
 //! 3 finished with quarantined records, 4 aborted (nothing of the run delivered).
@@ -7,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use pmhlink_config::Pipeline;
+use pmhlink_config::{Pipeline, ValueOrigin};
 use pmhlink_plugin_host::{Host, PluginDirs};
 use pmhlink_rules::CivilDate;
 use pmhlink_runner::Mode;
@@ -57,6 +58,17 @@ pub struct ResetArgs {
 pub struct CheckArgs {
     /// The pipeline file (TOML or YAML).
     pipeline: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ConfigArgs {
+    /// The pipeline file (TOML or YAML).
+    pipeline: PathBuf,
+    /// Print JSON instead: an array with one `{path, value, origin}` per value, `origin`
+    /// being the file (relative to the pipeline file's folder), `environment variable NAME`,
+    /// or null for a default.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -251,13 +263,21 @@ pub fn check(args: CheckArgs) -> ExitCode {
             mapping,
             ..
         } = pmhlink_runner::prepare(&pipeline, &host, false, true)?;
-        let mut lines = vec![
-            format!(
-                "pipeline {}: {} ({})",
-                path.display(),
-                pipeline.municipality.name,
-                pipeline.municipality.code
-            ),
+        let mut lines = vec![format!(
+            "pipeline {}: {} ({})",
+            path.display(),
+            pipeline.municipality.name,
+            pipeline.municipality.code
+        )];
+        if let [own, templates @ ..] = pipeline.layers().as_slice()
+            && !templates.is_empty()
+        {
+            lines.push(format!(
+                "layers: {own} extends {} (`pmhlink config` shows where each value comes from)",
+                templates.join(", which extends ")
+            ));
+        }
+        lines.extend([
             format!(
                 "profile {} {}: {} {}",
                 profile.name,
@@ -269,7 +289,7 @@ pub fn check(args: CheckArgs) -> ExitCode {
                 "batch: at most {} records and {} bytes per payload",
                 layout.limits.max_records, layout.limits.max_bytes
             ),
-        ];
+        ]);
         for s in &opened.sources {
             lines.push(format!(
                 "source {} ({}): readable, {} columns",
@@ -299,6 +319,38 @@ pub fn check(args: CheckArgs) -> ExitCode {
         }
         Err(e) => fail("check", &e, e.exit_code()),
     }
+}
+
+/// `pmhlink config`: the effective pipeline with the origin of each value. Nothing but the
+/// pipeline's own files is read (no plugin, no profile).
+pub fn config(args: ConfigArgs) -> ExitCode {
+    let pipeline = match Pipeline::load(&args.pipeline) {
+        Ok(p) => p,
+        Err(e) => return fail("config", &e, exit::CONFIG),
+    };
+    if args.json {
+        let values: Vec<serde_json::Value> = pipeline
+            .effective_values()
+            .into_iter()
+            .map(|v| {
+                let origin = match v.origin {
+                    ValueOrigin::File(f) => serde_json::Value::String(f),
+                    ValueOrigin::Environment(var) => {
+                        serde_json::Value::String(format!("environment variable {var}"))
+                    }
+                    ValueOrigin::Default => serde_json::Value::Null,
+                };
+                serde_json::json!({ "path": v.path.to_string(), "value": v.value, "origin": origin })
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&values).expect("serialises")
+        );
+    } else {
+        out!("{}", pipeline.effective_toml());
+    }
+    ExitCode::from(exit::OK)
 }
 
 pub fn plugins(args: PluginsArgs) -> ExitCode {

@@ -161,6 +161,8 @@ fn every_subcommand_survives_a_closed_stdout() {
     };
 
     both("check", &["check"], true);
+    both("config", &["config"], true);
+    both("config --json", &["config", "--json"], true);
     both("plan", &["plan", "--date", DAY], true);
     both("run", &["run", "--date", DAY], true);
     for town in [&open, &closed] {
