@@ -8,7 +8,7 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, Opts, OptsBuilder};
 use pmhlink_pdk::PluginError;
-use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect};
+use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Stage};
 
 /// The grace the socket's reads and writes get beyond `timeout_secs`: a statement that runs
 /// too long is stopped by the server's own limit, which then says so, before the socket gives
@@ -337,30 +337,6 @@ impl Target {
                 stage.prefix()
             ))
             .at(select),
-        }
-    }
-}
-
-/// Where a failure happened.
-#[derive(Clone, Copy)]
-pub enum Stage {
-    Connect,
-    Prepare,
-    /// Reading rows, the next being row `row`.
-    Read {
-        row: u64,
-    },
-}
-
-impl Stage {
-    fn reading(self) -> bool {
-        matches!(self, Stage::Read { .. })
-    }
-
-    fn prefix(self) -> String {
-        match self {
-            Stage::Read { row } => format!("reading stopped at row {row}: "),
-            _ => String::new(),
         }
     }
 }

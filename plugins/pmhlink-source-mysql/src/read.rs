@@ -9,9 +9,9 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Row, Statement};
 use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Database, Dialect, Requests, write_cell};
+use pmhlink_sql::{Database, Dialect, Requests, Stage, write_cell};
 
-use crate::connect::{Stage, Target};
+use crate::connect::Target;
 use crate::types::{self, Column};
 
 /// The statement prepared on `conn`: its column names and how each is read. No row is read.

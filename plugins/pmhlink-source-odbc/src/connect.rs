@@ -11,7 +11,7 @@ use odbc_api::handles::{self, SqlResult};
 use odbc_api::sys::{ConnectionAttribute, IS_UINTEGER, Pointer};
 use odbc_api::{ConnectionOptions, escape_attribute_value};
 use pmhlink_pdk::PluginError;
-use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect};
+use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Stage};
 
 /// `SQL_MODE_READ_ONLY` for `SQL_ATTR_ACCESS_MODE`.
 const MODE_READ_ONLY: usize = 1;
@@ -230,7 +230,7 @@ impl Target {
                 .at(select);
         }
         match stage {
-            Stage::Prepare => PluginError::config(format!(
+            Stage::Connect | Stage::Prepare => PluginError::config(format!(
                 "`{select}` does not run: {} ({code})",
                 self.scrub(&d.text)
             ))
@@ -257,25 +257,6 @@ impl Target {
             Stage::Read { row }.prefix()
         ))
         .at(key)
-    }
-}
-
-/// Where a failure happened.
-#[derive(Clone, Copy)]
-pub enum Stage {
-    Prepare,
-    /// Executing or fetching, the next row being row `row`.
-    Read {
-        row: u64,
-    },
-}
-
-impl Stage {
-    fn prefix(self) -> String {
-        match self {
-            Stage::Read { row } => format!("reading stopped at row {row}: "),
-            Stage::Prepare => String::new(),
-        }
     }
 }
 

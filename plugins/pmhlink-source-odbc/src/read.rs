@@ -10,9 +10,9 @@ use odbc_api::handles::{SqlResult, SqlText, Statement, StatementImpl};
 use odbc_api::{ColumnDescription, Cursor, CursorImpl};
 use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Database, Dialect, Requests, Select, write_cell};
+use pmhlink_sql::{Database, Dialect, Requests, Select, Stage, write_cell};
 
-use crate::connect::{Diagnostic, Session, Stage, Target};
+use crate::connect::{Diagnostic, Session, Target};
 use crate::types::{self, Column, Unreadable};
 
 /// The most memory a row-set buffer takes: rows so wide that `fetch_size` of them would need

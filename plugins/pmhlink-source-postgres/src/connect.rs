@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::mpsc::sync_channel;
 
 use pmhlink_pdk::PluginError;
-use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Encoding, Tls, TlsMode};
+use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Encoding, Stage, Tls, TlsMode};
 use postgres::config::{Host, SslMode};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls, SimpleQueryMessage};
@@ -262,30 +262,6 @@ impl Target {
                 code.code()
             ))
             .at(select),
-        }
-    }
-}
-
-/// Where a failure happened.
-#[derive(Clone, Copy)]
-pub enum Stage {
-    Connect,
-    Prepare,
-    /// Fetching rows, the next being row `row`.
-    Read {
-        row: u64,
-    },
-}
-
-impl Stage {
-    fn reading(self) -> bool {
-        matches!(self, Stage::Read { .. })
-    }
-
-    fn prefix(self) -> String {
-        match self {
-            Stage::Read { row } => format!("reading stopped at row {row}: "),
-            _ => String::new(),
         }
     }
 }

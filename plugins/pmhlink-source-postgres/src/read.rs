@@ -5,10 +5,10 @@ use std::collections::VecDeque;
 
 use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Database, Dialect, Requests, write_cell};
+use pmhlink_sql::{Database, Dialect, Requests, Stage, write_cell};
 use postgres::{IsolationLevel, Row, Transaction};
 
-use crate::connect::{Stage, Target};
+use crate::connect::Target;
 use crate::types::{self, Column, Raw};
 
 /// The statement prepared in `tx`: its column names and how each is read.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Connection, Database, DbSettings, Dialect, Requests, Value, write_cell};
+use pmhlink_sql::{Connection, Database, DbSettings, Dialect, Requests, Stage, Value, write_cell};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{OpenFlags, Statement};
@@ -254,15 +254,15 @@ fn serve(settings: &DbSettings, requests: Requests) {
 
 fn step_error(settings: &DbSettings, e: &rusqlite::Error, row: u64) -> PluginError {
     let interrupted = matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::OperationInterrupted);
+    let stopped = Stage::Read { row }.prefix();
     if interrupted {
         PluginError::io(format!(
-            "reading stopped at row {row}: a batch took longer than `timeout_secs` ({} s)",
+            "{stopped}a batch took longer than `timeout_secs` ({} s)",
             settings.timeout.as_secs()
         ))
         .at("timeout_secs")
     } else {
-        PluginError::io(format!("reading stopped at row {row}: {}", sqlite_text(e)))
-            .at(settings.select_key())
+        PluginError::io(format!("{stopped}{}", sqlite_text(e))).at(settings.select_key())
     }
 }
 
