@@ -49,34 +49,30 @@ pub fn lint(api: &str, file: &Path, extra: &[&str]) -> Run {
         .arg(file))
 }
 
-/// Builds the first-party and fixture plugin libraries once per test binary: `cargo test`
-/// builds a cdylib only when something links it, and the binary finds plugins beside itself.
-/// The odbc source is no default member (it links unixODBC's `libodbc`, which `cargo xtask
-/// services` installs), so it is built here by name.
+/// The plugins the binary's tests load: the first-party ones, and the echo source. The odbc
+/// source is no default member (it links unixODBC's `libodbc`, which `cargo xtask services`
+/// installs), so it is built here by name.
+const PLUGINS: [&str; 9] = [
+    "pmhlink-source-csv",
+    "pmhlink-source-fixed",
+    "pmhlink-source-sqlite",
+    "pmhlink-source-postgres",
+    "pmhlink-source-mysql",
+    "pmhlink-source-odbc",
+    "pmhlink-sink-file",
+    "pmhlink-sink-api",
+    "pmhlink-source-echo",
+];
+
+/// Builds the plugin libraries once per test binary: `cargo test` builds a cdylib only when
+/// something links it, and the binary finds plugins beside itself.
 pub fn ensure_plugins() {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "--quiet"])
-            .args([
-                "-p",
-                "pmhlink-source-csv",
-                "-p",
-                "pmhlink-source-fixed",
-                "-p",
-                "pmhlink-source-sqlite",
-                "-p",
-                "pmhlink-source-postgres",
-                "-p",
-                "pmhlink-source-mysql",
-                "pmhlink-source-odbc",
-                "-p",
-                "pmhlink-sink-file",
-                "-p",
-                "pmhlink-sink-api",
-            ])
-            .args(["-p", "pmhlink-source-echo"])
+            .args(PLUGINS.iter().flat_map(|p| ["-p", p]))
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building the plugins failed");
