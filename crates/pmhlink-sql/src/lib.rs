@@ -17,7 +17,7 @@ mod settings;
 mod stage;
 mod value;
 
-pub use reading::{Database, DbSource, Reply, Requests};
+pub use reading::{Database, DbSource, Description, Reply, Requests};
 pub use settings::{
     Connection, DEFAULT_TLS, DbConfig, DbSettings, Dialect, Encoding, Select, Tls, TlsMode,
     TlsRoots, UrlTls, result_columns,

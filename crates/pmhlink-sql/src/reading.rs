@@ -4,6 +4,7 @@
 //! in memory; and the source around it, which starts that thread at the first batch and,
 //! once the read ended or failed, stays ended.
 
+use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -18,17 +19,21 @@ pub trait Database: Clone + Send + 'static {
     /// The reading thread's name.
     const THREAD: &'static str;
 
-    /// The statement's columns, without reading a row.
-    fn columns(&self) -> Result<Vec<String>, PluginError>;
-
-    /// Each column's type, in the statement's order, without reading a row (empty when the
-    /// plugin does not tell: `check` then cannot warn of identifiers held as numbers).
-    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
-        Ok(Vec::new())
-    }
+    /// The statement's columns and their types, from preparing it: no row is read.
+    fn describe(&self) -> Result<Description, PluginError>;
 
     /// The reading thread's body: connect, start the read, answer each request with a batch.
     fn serve(self, requests: Requests);
+}
+
+/// What preparing a statement tells of its result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Description {
+    /// The columns' names, in the statement's order.
+    pub names: Vec<String>,
+    /// Each column's type, in the same order; empty when the plugin cannot tell (`check`
+    /// then cannot warn of identifiers held as numbers).
+    pub types: Vec<ColumnType>,
 }
 
 /// The reading thread's side: requests (a `max_rows` each) in, replies out.
@@ -111,6 +116,9 @@ impl Drop for Reading {
 /// A database source: `check`/`discover` learn the columns, `next_batch` reads on the thread.
 pub struct DbSource<D: Database> {
     database: D,
+    /// The statement's description, learnt once: `check`, `discover` and `column_types` ask
+    /// in turn, and each asking would be a connection and a prepare.
+    described: OnceLock<Description>,
     reading: Option<Reading>,
     finished: bool,
 }
@@ -119,23 +127,36 @@ impl<D: Database> DbSource<D> {
     pub fn new(database: D) -> DbSource<D> {
         DbSource {
             database,
+            described: OnceLock::new(),
             reading: None,
             finished: false,
         }
     }
 }
 
+impl<D: Database> DbSource<D> {
+    /// The statement's description, from the database the first time it is asked for (a
+    /// failure is not kept: the next call asks again).
+    fn description(&self) -> Result<&Description, PluginError> {
+        if let Some(d) = self.described.get() {
+            return Ok(d);
+        }
+        let d = self.database.describe()?;
+        Ok(self.described.get_or_init(|| d))
+    }
+}
+
 impl<D: Database> SourcePlugin for DbSource<D> {
     fn check(&self) -> Result<(), PluginError> {
-        self.database.columns().map(drop)
+        self.description().map(drop)
     }
 
     fn discover(&self) -> Result<Vec<String>, PluginError> {
-        self.database.columns()
+        self.description().map(|d| d.names.clone())
     }
 
     fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
-        self.database.column_types()
+        self.description().map(|d| d.types.clone())
     }
 
     fn next_batch(&mut self, max_rows: usize) -> Reply {

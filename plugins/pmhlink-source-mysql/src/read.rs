@@ -8,8 +8,8 @@ use std::mem::ManuallyDrop;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row, Statement};
 use pmhlink_pdk::api::BatchBuilder;
-use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Database, Dialect, Requests, Stage, write_cell};
+use pmhlink_pdk::PluginError;
+use pmhlink_sql::{Database, Description, Dialect, Requests, Stage, write_cell};
 
 use crate::connect::Target;
 use crate::types::{self, Column};
@@ -97,13 +97,10 @@ fn described(target: &Target) -> Result<(Vec<String>, Vec<Column>), PluginError>
 impl Database for Target {
     const THREAD: &'static str = "pmhlink-mysql";
 
-    fn columns(&self) -> Result<Vec<String>, PluginError> {
-        described(self).map(|(names, _)| names)
-    }
-
-    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
-        let (_, readings) = described(self)?;
-        Ok(readings.iter().map(|r| r.column_type()).collect())
+    fn describe(&self) -> Result<Description, PluginError> {
+        let (names, readings) = described(self)?;
+        let types = readings.iter().map(|r| r.column_type()).collect();
+        Ok(Description { names, types })
     }
 
     fn serve(self, requests: Requests) {

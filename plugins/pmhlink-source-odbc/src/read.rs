@@ -9,8 +9,8 @@ use odbc_api::buffers::ColumnarDynBuffer;
 use odbc_api::handles::{SqlResult, SqlText, Statement, StatementImpl};
 use odbc_api::{ColumnDescription, Cursor, CursorImpl};
 use pmhlink_pdk::api::BatchBuilder;
-use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Database, Dialect, Requests, Select, Stage, write_cell};
+use pmhlink_pdk::PluginError;
+use pmhlink_sql::{Database, Description, Dialect, Requests, Select, Stage, write_cell};
 
 use crate::connect::{Diagnostic, Session, Target};
 use crate::types::{self, Column, Unreadable};
@@ -125,12 +125,11 @@ fn panicked() -> PluginError {
 impl Database for Target {
     const THREAD: &'static str = "pmhlink-odbc";
 
-    fn columns(&self) -> Result<Vec<String>, PluginError> {
-        described(self).map(|d| d.names)
-    }
-
-    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
-        described(self).map(|d| d.columns.iter().map(|c| c.column_type()).collect())
+    fn describe(&self) -> Result<Description, PluginError> {
+        described(self).map(|d| Description {
+            types: d.columns.iter().map(|c| c.column_type()).collect(),
+            names: d.names,
+        })
     }
 
     fn serve(self, requests: Requests) {

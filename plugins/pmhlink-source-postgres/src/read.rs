@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 
 use pmhlink_pdk::api::BatchBuilder;
-use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Database, Dialect, Requests, Stage, write_cell};
+use pmhlink_pdk::PluginError;
+use pmhlink_sql::{Database, Description, Dialect, Requests, Stage, write_cell};
 use postgres::{IsolationLevel, Row, Transaction};
 
 use crate::connect::Target;
@@ -52,13 +52,10 @@ fn described(target: &Target) -> Result<(Vec<String>, Vec<Column>), PluginError>
 impl Database for Target {
     const THREAD: &'static str = "pmhlink-postgres";
 
-    fn columns(&self) -> Result<Vec<String>, PluginError> {
-        described(self).map(|(names, _)| names)
-    }
-
-    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
-        let (_, readings) = described(self)?;
-        Ok(readings.iter().map(|r| r.column_type()).collect())
+    fn describe(&self) -> Result<Description, PluginError> {
+        let (names, readings) = described(self)?;
+        let types = readings.iter().map(|r| r.column_type()).collect();
+        Ok(Description { names, types })
     }
 
     fn serve(self, requests: Requests) {

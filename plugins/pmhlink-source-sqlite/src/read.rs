@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::{ColumnType, PluginError};
-use pmhlink_sql::{Connection, Database, DbSettings, Dialect, Requests, Stage, Value, write_cell};
+use pmhlink_sql::{
+    Connection, Database, DbSettings, Description, Dialect, Requests, Stage, Value, write_cell,
+};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{OpenFlags, Statement};
@@ -96,22 +98,17 @@ fn prepare<'c>(
     Ok((statement, names))
 }
 
-/// The statement's columns, from preparing it: no row is read.
-fn columns(settings: &DbSettings) -> Result<Vec<String>, PluginError> {
+/// The statement's columns, and their types from the declared types of the table columns it
+/// reads (SQLite's affinity rules; an expression has none), from preparing it: no row is read.
+fn describe(settings: &DbSettings) -> Result<Description, PluginError> {
     let conn = connect(settings)?;
-    prepare(&conn, settings).map(|(_, names)| names)
-}
-
-/// The statement's column types, from the declared types of the table columns it reads
-/// (SQLite's affinity rules), without reading a row; an expression has no declared type.
-fn column_types(settings: &DbSettings) -> Result<Vec<ColumnType>, PluginError> {
-    let conn = connect(settings)?;
-    let (statement, _) = prepare(&conn, settings)?;
-    Ok(statement
+    let (statement, names) = prepare(&conn, settings)?;
+    let types = statement
         .columns()
         .iter()
         .map(|c| c.decl_type().map_or(ColumnType::Other, declared_type))
-        .collect())
+        .collect();
+    Ok(Description { names, types })
 }
 
 /// A declared column type by SQLite's affinity rules (a name holding `INT` is an integer, one
@@ -147,12 +144,8 @@ pub struct Sqlite(pub DbSettings);
 impl Database for Sqlite {
     const THREAD: &'static str = "pmhlink-sqlite";
 
-    fn columns(&self) -> Result<Vec<String>, PluginError> {
-        columns(&self.0)
-    }
-
-    fn column_types(&self) -> Result<Vec<ColumnType>, PluginError> {
-        column_types(&self.0)
+    fn describe(&self) -> Result<Description, PluginError> {
+        describe(&self.0)
     }
 
     fn serve(self, requests: Requests) {
