@@ -7,8 +7,8 @@ use std::mem::ManuallyDrop;
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, Row, Statement};
-use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::PluginError;
+use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_sql::{Database, Description, Dialect, Requests, Stage, write_cell};
 
 use crate::connect::Target;

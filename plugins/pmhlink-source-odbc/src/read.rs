@@ -8,8 +8,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use odbc_api::buffers::ColumnarDynBuffer;
 use odbc_api::handles::{SqlResult, SqlText, Statement, StatementImpl};
 use odbc_api::{ColumnDescription, Cursor, CursorImpl};
-use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::PluginError;
+use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_sql::{Database, Description, Dialect, Requests, Select, Stage, write_cell};
 
 use crate::connect::{Diagnostic, Session, Target};

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 
-use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_pdk::PluginError;
+use pmhlink_pdk::api::BatchBuilder;
 use pmhlink_sql::{Database, Description, Dialect, Requests, Stage, write_cell};
 use postgres::{IsolationLevel, Row, Transaction};
 
