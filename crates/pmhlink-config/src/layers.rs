@@ -790,6 +790,32 @@ pub fn flatten(path: impl AsRef<Path>) -> Result<Flattened, crate::ConfigError> 
     })
 }
 
+/// Whether the file at `path` is a template rather than a municipality's pipeline: it sets no
+/// `municipality.code` of its own (a 団体コード is what only a municipality's file says). A file
+/// that cannot be read or parsed is not called a template, so that whoever runs it meets its
+/// error. `pmhlink fleet` uses this to leave templates kept beside the municipalities alone.
+pub fn is_template(path: impl AsRef<Path>) -> bool {
+    let path = path.as_ref();
+    let (Some(format), Ok(text)) = (FileFormat::from_path(path), std::fs::read_to_string(path))
+    else {
+        return false;
+    };
+    let data = match format {
+        FileFormat::Toml => Toml::string(&text).data(),
+        FileFormat::Yaml => Yaml::string(&text).data(),
+    };
+    let Ok(mut profiles) = data else {
+        return false;
+    };
+    let dict = profiles
+        .remove(&figment::Profile::Default)
+        .unwrap_or_default();
+    !matches!(
+        dict.get("municipality"),
+        Some(Value::Dict(_, m)) if m.contains_key("code")
+    )
+}
+
 /// The reference page's section on layered files, the rules table rendered from
 /// [`MERGE_RULES`].
 pub(crate) fn reference_section() -> String {

@@ -35,7 +35,7 @@ pub use error::{ConfigError, KeyPath, Problem, Segment};
 pub use fields::{DetailItemMapping, FieldMappings};
 pub use layers::{
     DEFAULT_OTHER, DEFAULT_TABLE, EXTENDS, Flattened, How, MAX_LAYERS, MERGE_RULES, MergeRule,
-    REMOVE, flatten,
+    REMOVE, flatten, is_template,
 };
 pub use load::{FileFormat, ValueOrigin};
 pub use mapping::{

@@ -498,6 +498,11 @@ impl Pipeline {
         &self.base_dir
     }
 
+    /// The pipeline file's name without its extension (`pipeline` for `pipeline.toml`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Which pipeline this is, for its ledger: the municipality code and the pipeline file's
     /// name (`139998/pipeline`). Moving the folder keeps it; another file or town differs.
     pub fn identity(&self) -> String {

@@ -84,6 +84,20 @@ impl CivilDate {
     }
 }
 
+impl CivilDate {
+    /// Days from 1970-01-01 to this date (negative before it): the inverse of
+    /// [`CivilDate::from_unix_days`], by Hinnant's days-from-civil.
+    pub fn to_unix_days(self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+}
+
 impl fmt::Display for CivilDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
@@ -93,6 +107,20 @@ impl fmt::Display for CivilDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_days_round_trip() {
+        for days in (-800_000..800_000)
+            .step_by(97)
+            .chain([0, 59, 60, 365, 10_956, 20_000])
+        {
+            assert_eq!(
+                CivilDate::from_unix_days(days).to_unix_days(),
+                days,
+                "{days}"
+            );
+        }
+    }
 
     #[test]
     fn iso_parsing() {

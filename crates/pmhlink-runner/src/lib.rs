@@ -15,6 +15,7 @@ pub mod identifiers;
 pub mod join;
 pub mod map;
 pub mod mapping;
+pub mod monitor;
 pub mod pipeline;
 pub mod plugins;
 pub mod prepare;

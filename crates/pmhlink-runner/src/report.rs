@@ -212,6 +212,18 @@ pub fn rfc3339_utc(unix_secs: i64) -> String {
     format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// The Unix time of a `YYYY-MM-DDTHH:MM:SSZ` written by [`rfc3339_utc`]; none for other text.
+pub fn parse_rfc3339_utc(text: &str) -> Option<i64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let day = pmhlink_rules::CivilDate::parse_iso(date).ok()?;
+    let mut hms = time.split(':').map(|p| p.parse::<i64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || h > 23 || m > 59 || s > 59 || h < 0 || m < 0 || s < 0 {
+        return None;
+    }
+    Some(day.to_unix_days() * 86_400 + h * 3600 + m * 60 + s)
+}
+
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -224,5 +236,17 @@ mod tests {
     fn timestamps() {
         assert_eq!(super::rfc3339_utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339_utc(1_767_225_599), "2025-12-31T23:59:59Z");
+        for t in [0, 1_767_225_599, 1_700_000_000, 951_782_400] {
+            assert_eq!(super::parse_rfc3339_utc(&super::rfc3339_utc(t)), Some(t));
+        }
+        for bad in [
+            "",
+            "2025-12-31",
+            "2025-12-31T24:00:00Z",
+            "2025-12-31T23:59:59",
+            "x",
+        ] {
+            assert_eq!(super::parse_rfc3339_utc(bad), None, "{bad}");
+        }
     }
 }

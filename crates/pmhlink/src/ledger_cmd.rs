@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use pmhlink_runner::pipeline::{PipelineError, exit};
+use pmhlink_runner::monitor;
+use pmhlink_runner::pipeline::exit;
 use pmhlink_runner::report::rfc3339_utc;
 use pmhlink_runner::results::{self, BatchRef};
 
@@ -24,6 +25,10 @@ pub struct StatusArgs {
     /// Print the status as JSON.
     #[arg(long)]
     json: bool,
+    /// Print the pipeline's metrics as OpenMetrics text instead (the same text `run
+    /// --metrics-file` writes; listed in docs/monitoring.md).
+    #[arg(long, conflicts_with = "json")]
+    metrics: bool,
     /// How many recent runs to show.
     #[arg(long, default_value_t = 10)]
     runs: u32,
@@ -74,21 +79,22 @@ pub fn status(args: StatusArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let status = (|| -> Result<_, PipelineError> {
-        let ledger = pmhlink_runner::existing_ledger(&pipeline)?;
-        ledger.status(args.runs).map_err(PipelineError::Ledger)
-    })();
-    let status = match status {
-        Ok(s) => s,
+    let watch = match monitor::watch(&pipeline, args.runs) {
+        Ok(w) => w,
         Err(e) => return fail("status", &e, e.exit_code()),
     };
     if args.json {
         outln!(
             "{}",
-            serde_json::to_string_pretty(&status).expect("status serialises")
+            serde_json::to_string_pretty(&watch).expect("status serialises")
         );
         return ExitCode::from(exit::OK);
     }
+    if args.metrics {
+        crate::out::out!("{}", monitor::openmetrics(&[(&watch).into()]));
+        return ExitCode::from(exit::OK);
+    }
+    let status = &watch.status;
     outln!(
         "pmhlink status: {} ({})  台帳 {} ({:.1} MB)",
         pipeline.municipality.name,
@@ -112,6 +118,18 @@ pub fn status(args: StatusArgs) -> ExitCode {
             days,
             rfc3339_utc(since)
         );
+    }
+    if let Some(r) = &watch.last_run {
+        outln!(
+            "  最後の実行           {} {} (終了コード {}, {})",
+            r.run_id,
+            r.outcome,
+            r.exit_code,
+            rfc3339_utc(r.finished_at)
+        );
+    }
+    if let Some(t) = watch.last_success_at {
+        outln!("  最後に成功した実行   {}", rfc3339_utc(t));
     }
     for id in &status.unfinished_runs {
         outln!("  中断中の実行 {id}: 次回の実行で続きから送信します");

@@ -2,6 +2,7 @@
 
 mod clock;
 mod exit;
+mod fleet;
 mod ledger_cmd;
 mod lint;
 mod mock_cmd;
@@ -78,6 +79,14 @@ enum Command {
     /// Exit status: 0 settled (or nothing due), 3 some records rejected, 2 unusable file or
     /// arguments, 4 the ledger failed.
     Results(ledger_cmd::ResultsArgs),
+    /// Many municipalities at once: `fleet run DIR…` runs every pipeline found (each in a
+    /// process of its own, at most --jobs at a time, each within --time-limit) and prints one
+    /// table; `fleet status DIR…` (with --metrics: OpenMetrics text) and `fleet check DIR…`.
+    ///
+    /// Exit status: the worst member's: 4 any aborted, timed out or crashed, else 2 any could
+    /// not be loaded or checked, else 3 any quarantined records, else 0; 2 when the paths
+    /// hold no pipeline file.
+    Fleet(fleet::FleetArgs),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +105,7 @@ fn main() -> ExitCode {
         Command::Status(args) => ledger_cmd::status(args),
         Command::Results(args) => ledger_cmd::results(args),
         Command::MockHub(args) => mock_cmd::main(args),
+        Command::Fleet(args) => fleet::main(args),
     }
 }
 

@@ -43,6 +43,37 @@ pub struct RunArgs {
     /// instead of stopping at once (exit 4); a run that then finds the day done says so.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     wait_lock: u64,
+    /// Print the run report as JSON on stdout instead of the summary: the report file's
+    /// content with `report_file` and `quarantine_file` added.
+    #[arg(long)]
+    json: bool,
+    /// After the run, write the pipeline's metrics as OpenMetrics text to FILE, whole or not
+    /// at all: for node_exporter's textfile collector, name it `*.prom` in the collector's
+    /// directory. The metrics are listed in docs/monitoring.md.
+    #[arg(long, value_name = "FILE")]
+    metrics_file: Option<PathBuf>,
+}
+
+/// How `execute` tells the operator what happened.
+struct Shown {
+    quiet: bool,
+    json: bool,
+    metrics_file: Option<PathBuf>,
+}
+
+impl Shown {
+    /// Paths the operator gave are theirs, from where they ran the command: taken before the
+    /// binary moves into the pipeline's folder.
+    fn of(args: &RunArgs) -> Shown {
+        Shown {
+            quiet: args.quiet,
+            json: args.json,
+            metrics_file: args
+                .metrics_file
+                .as_ref()
+                .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone())),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +146,7 @@ pub(crate) fn prepare(command: &str, path: &Path) -> Result<(Pipeline, Host, Pat
 
 pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
     let command = if mode == Mode::Run { "run" } else { "plan" };
+    let shown = Shown::of(&args);
     let (pipeline, host, path) = match prepare(command, &args.pipeline) {
         Ok(p) => p,
         Err(code) => return code,
@@ -129,12 +161,13 @@ pub fn run(args: RunArgs, mode: Mode) -> ExitCode {
         wait_results: std::time::Duration::from_secs(args.wait_results),
         wait_lock: std::time::Duration::from_secs(args.wait_lock),
     };
-    execute(command, &pipeline, &host, &path, &opts, args.quiet)
+    execute(command, &pipeline, &host, &path, &opts, &shown)
 }
 
 /// `pmhlink reset`: first the plan of the new baseline, then (confirmed) the run.
 pub fn reset(args: ResetArgs) -> ExitCode {
     let command = "reset";
+    let shown = Shown::of(&args.run);
     let (pipeline, host, path) = match prepare(command, &args.run.pipeline) {
         Ok(p) => p,
         Err(code) => return code,
@@ -149,7 +182,12 @@ pub fn reset(args: ResetArgs) -> ExitCode {
         wait_results: std::time::Duration::from_secs(args.run.wait_results),
         wait_lock: std::time::Duration::from_secs(args.run.wait_lock),
     };
-    let planned = execute(command, &pipeline, &host, &path, &opts, false);
+    let planning = Shown {
+        quiet: false,
+        json: false,
+        metrics_file: None,
+    };
+    let planned = execute(command, &pipeline, &host, &path, &opts, &planning);
     if planned != ExitCode::from(exit::OK) && planned != ExitCode::from(exit::QUARANTINED) {
         return planned;
     }
@@ -174,7 +212,7 @@ pub fn reset(args: ResetArgs) -> ExitCode {
         }
     }
     opts.mode = Mode::Run;
-    execute(command, &pipeline, &host, &path, &opts, args.run.quiet)
+    execute(command, &pipeline, &host, &path, &opts, &shown)
 }
 
 fn execute(
@@ -183,13 +221,23 @@ fn execute(
     host: &Host,
     path: &Path,
     opts: &Options,
-    quiet: bool,
+    shown: &Shown,
 ) -> ExitCode {
-    let args_quiet = quiet;
     match pipeline::run(pipeline, path, host, opts) {
         Ok(done) => {
             let r = &done.report;
-            if !args_quiet || r.exit_code != exit::OK {
+            if let Some(file) = &shown.metrics_file {
+                write_metrics(command, pipeline, &done, file);
+            }
+            if shown.json {
+                let mut v = serde_json::to_value(r).expect("the report serialises");
+                v["report_file"] = done.report_json.display().to_string().into();
+                v["quarantine_file"] = done.quarantine_csv.display().to_string().into();
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).expect("the report serialises")
+                );
+            } else if !shown.quiet || r.exit_code != exit::OK {
                 outln!(
                     "pmhlink {command}: {} ({}) {} 業務日 {} 実行ID {}",
                     r.municipality_name,
@@ -244,6 +292,31 @@ fn execute(
             ExitCode::from(r.exit_code)
         }
         Err(e) => fail(command, &e, e.exit_code()),
+    }
+}
+
+/// The pipeline's metrics after a run: the ledger's figures and this run's report. A ledger
+/// that cannot be read now (another process took it) leaves `pmhlink_up` 0 and this run's
+/// figures. A file that cannot be written is said on stderr; the run's status stays its own.
+fn write_metrics(command: &str, pipeline: &Pipeline, done: &pipeline::Finished, file: &Path) {
+    use pmhlink_runner::monitor::{self, LastRun, Sampled};
+    let watched = monitor::watch(pipeline, 10);
+    let own = LastRun::of(&done.report, &done.report_json);
+    let sampled = match &watched {
+        Ok(w) => Sampled::from(w),
+        Err(_) => Sampled {
+            municipality_code: &pipeline.municipality.code,
+            pipeline: pipeline.name(),
+            status: None,
+            last_run: Some(&own),
+            last_success_at: None,
+        },
+    };
+    if let Err(e) = monitor::write_textfile(file, &monitor::openmetrics(&[sampled])) {
+        errln!(
+            "pmhlink {command}: the metrics file {} was not written: {e}",
+            file.display()
+        );
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! Modes: `good` (one column `x`, rows `1`, `2`, `3` on lines 2–4), `malformed-batch`,
 //! `empty-batch`, `too-many-rows`, `unknown-error-kind`, `leak-config` (a config error that
-//! quotes `secret`), `unordered-lines`, `unstable-discover`.
+//! quotes `secret`), `unordered-lines`, `unstable-discover`, `panic` (panics when asked for a
+//! batch), `hang` (never answers when asked for a batch).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -31,6 +32,8 @@ pub enum Mode {
     LeakConfig,
     UnorderedLines,
     UnstableDiscover,
+    Panic,
+    Hang,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +127,10 @@ impl SourcePlugin for Rogue {
             Mode::UnknownErrorKind => {
                 return Err(PluginError::new(RErrorKind(200), "a kind from the future").at("x"));
             }
+            Mode::Panic => panic!("the rogue fixture panics on request"),
+            Mode::Hang => loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            },
             _ => {}
         }
         if self.next >= 3 {

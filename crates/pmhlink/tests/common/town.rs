@@ -98,8 +98,9 @@ impl Town {
     pub fn holdings(&self) -> Value {
         let mut s = self.status();
         let o = s.as_object_mut().unwrap();
-        o.remove("recent_runs");
-        o.remove("size_bytes");
+        for k in ["recent_runs", "size_bytes", "last_run", "last_success_at"] {
+            o.remove(k);
+        }
         s
     }
 
