@@ -67,6 +67,15 @@ enum Command {
 /// `docs/plugins/<name>.md` of every shipped plugin: each plugin's own test renders its page
 /// from its settings struct (`pmhlink_pdk::docs`) and, blessed, writes it; so the page has one
 /// source, and the same test fails when a committed page is stale.
+/// The metrics table of `docs/monitoring.md`, from the metric families.
+fn monitoring_page() -> Result<(), String> {
+    let path = demo::workspace_root().join("docs/monitoring.md");
+    let page = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let page = pmhlink_runner::monitor::with_reference_table(&page)
+        .ok_or_else(|| format!("{}: the metrics markers are missing", path.display()))?;
+    std::fs::write(&path, page).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 fn plugin_pages() -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
@@ -115,6 +124,7 @@ fn main() -> ExitCode {
             )
         })
         .map_err(|e| e.to_string())
+        .and_then(|()| monitoring_page())
         .and_then(|()| plugin_pages()),
     };
     match result {

@@ -413,6 +413,15 @@ pub fn reference_table() -> String {
     out
 }
 
+/// `page` with the text between its metrics markers replaced by [`reference_table`]: how
+/// `cargo xtask docs` writes `docs/monitoring.md`. None when the markers are missing.
+pub fn with_reference_table(page: &str) -> Option<String> {
+    let begin = page.find("<!-- metrics:begin")?;
+    let body = begin + page[begin..].find('\n')? + 1;
+    let end = body + page[body..].find("<!-- metrics:end -->")?;
+    Some(format!("{}{}{}", &page[..body], reference_table(), &page[end..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
