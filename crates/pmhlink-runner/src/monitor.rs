@@ -419,7 +419,12 @@ pub fn with_reference_table(page: &str) -> Option<String> {
     let begin = page.find("<!-- metrics:begin")?;
     let body = begin + page[begin..].find('\n')? + 1;
     let end = body + page[body..].find("<!-- metrics:end -->")?;
-    Some(format!("{}{}{}", &page[..body], reference_table(), &page[end..]))
+    Some(format!(
+        "{}{}{}",
+        &page[..body],
+        reference_table(),
+        &page[end..]
+    ))
 }
 
 #[cfg(test)]
