@@ -5,7 +5,9 @@
 //! `apt-get`) when missing and started; a PostgreSQL cluster this installs is given trust
 //! authentication on 127.0.0.1, which only a test machine may have, and any cluster whose `ssl`
 //! is off gets it on with Debian's snakeoil certificate (Debian's `pg_createcluster` does that
-//! itself when the certificate exists). The ODBC packages are installed when missing (the
+//! itself when the certificate exists). A Debian MariaDB whose TLS is off gets it on with the
+//! same certificate (an option file of its own, the server restarted once). The ODBC packages
+//! are installed when missing (the
 //! `odbc` plugin links libodbc, so they come before anything that builds it). `cargo xtask ci`
 //! runs this before the lint and the tests, so a machine without them gets them instead of
 //! tests that cannot run.
@@ -179,15 +181,224 @@ fn ssl_is_on(config: &Path) -> Result<bool, String> {
     Ok(on)
 }
 
+/// The option file that turns on MariaDB's TLS, in the directory Debian's `my.cnf` includes.
+const MARIADB_CONF_D: &str = "/etc/mysql/conf.d";
+const MARIADB_TLS_FILE: &str = "/etc/mysql/conf.d/80-pmhlink-tls.cnf";
+const MY_CNF: &str = "/etc/mysql/my.cnf";
+
+/// MariaDB on 127.0.0.1:3306 with TLS on: installed when missing, started when it does not
+/// answer, and (a Debian server, whose option files are under `/etc/mysql`) given TLS with the
+/// snakeoil certificate when it has none, restarted once for it. The mysql source's
+/// connections default to `tls = "require"`, so its tests need TLS on. Run again, nothing
+/// changes and nothing restarts.
 fn mariadb() -> Result<(), String> {
-    if answers(3306) {
-        eprintln!("==> MariaDB answers on 127.0.0.1:3306");
-        return Ok(());
-    }
-    if !Path::new("/etc/init.d/mariadb").exists() {
+    if !answers(3306) && !Path::new("/etc/init.d/mariadb").exists() {
         apt_install("mariadb-server")?;
     }
-    run("service", &["mariadb", "start"])?;
+    let running = answers(3306);
+    if !Path::new(MY_CNF).exists() {
+        if running {
+            eprintln!(
+                "==> MariaDB answers on 127.0.0.1:3306 (not Debian's: its TLS is left as it is)"
+            );
+            return Ok(());
+        }
+        return Err(format!("MariaDB is installed but {MY_CNF} is missing"));
+    }
+    if running {
+        match mariadb_have_ssl().as_deref() {
+            Some("YES") => {
+                eprintln!("==> MariaDB answers on 127.0.0.1:3306 (TLS on)");
+                return Ok(());
+            }
+            Some(_) => {}
+            None => {
+                eprintln!(
+                    "==> MariaDB answers on 127.0.0.1:3306 (whether its TLS is on could not be asked: `mariadb -uroot` failed)"
+                );
+                return Ok(());
+            }
+        }
+    }
+    ensure_mariadb_tls()?;
+    if running {
+        stop_mariadb()?;
+    }
+    start_mariadb()?;
+    match mariadb_have_ssl().as_deref() {
+        Some("YES") => {
+            eprintln!("==> MariaDB: TLS on");
+            Ok(())
+        }
+        other => Err(format!(
+            "MariaDB's have_ssl is {} with {MARIADB_TLS_FILE}: see /var/log/mysql/error.log (can the user mysql read {SNAKEOIL_KEY}?)",
+            other.unwrap_or("unknown (`mariadb -uroot` failed)")
+        )),
+    }
+}
+
+/// Makes the server's option files give it a certificate and key when they do not (as
+/// `mariadbd --print-defaults` reads them: every file and included directory), and lets the
+/// server's user read the key.
+fn ensure_mariadb_tls() -> Result<(), String> {
+    if gives_tls(&mariadbd_defaults()?) {
+        // Given, and yet off: the server has not read them, or cannot read the key.
+        return run("adduser", &["mysql", "ssl-cert"]);
+    }
+    if !Path::new(SNAKEOIL_CERT).exists() || !Path::new(SNAKEOIL_KEY).exists() {
+        if !Path::new("/usr/sbin/make-ssl-cert").exists() {
+            apt_install("ssl-cert")?;
+        }
+        run("make-ssl-cert", &["generate-default-snakeoil"])?;
+    }
+    // The key is root's, readable by the group `ssl-cert`, which the server's user joins.
+    run("adduser", &["mysql", "ssl-cert"])?;
+    std::fs::create_dir_all(MARIADB_CONF_D).map_err(|e| format!("{MARIADB_CONF_D}: {e}"))?;
+    std::fs::write(
+        MARIADB_TLS_FILE,
+        format!(
+            "# cargo xtask services: the mysql source's TLS tests need TLS on.
+[mysqld]
+ssl_cert = {SNAKEOIL_CERT}
+ssl_key = {SNAKEOIL_KEY}
+"
+        ),
+    )
+    .map_err(|e| format!("{MARIADB_TLS_FILE}: {e}"))?;
+    if !gives_tls(&mariadbd_defaults()?) {
+        // A my.cnf written by hand, without Debian's `!includedir`.
+        let text = std::fs::read_to_string(MY_CNF).map_err(|e| format!("{MY_CNF}: {e}"))?;
+        if includes_conf_d(&text) {
+            return Err(format!(
+                "{MY_CNF} includes {MARIADB_CONF_D}, yet the server does not read {MARIADB_TLS_FILE}"
+            ));
+        }
+        let sep = if text.ends_with('\n') || text.is_empty() {
+            ""
+        } else {
+            "\n"
+        };
+        std::fs::write(
+            MY_CNF,
+            format!("{text}{sep}!includedir {MARIADB_CONF_D}/\n"),
+        )
+        .map_err(|e| format!("{MY_CNF}: {e}"))?;
+        if !gives_tls(&mariadbd_defaults()?) {
+            return Err(format!(
+                "the server does not read {MARIADB_TLS_FILE}, even with {MY_CNF} including {MARIADB_CONF_D}"
+            ));
+        }
+    }
+    eprintln!("==> MariaDB: TLS configured ({MARIADB_TLS_FILE})");
+    Ok(())
+}
+
+/// The options the server would start with, as `mariadbd --print-defaults` prints them.
+fn mariadbd_defaults() -> Result<String, String> {
+    let out = Command::new("/usr/sbin/mariadbd")
+        .arg("--print-defaults")
+        .output()
+        .map_err(|e| format!("/usr/sbin/mariadbd --print-defaults: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "/usr/sbin/mariadbd --print-defaults failed ({})",
+            out.status
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whether the server's options (`--print-defaults`) give it a certificate and a key.
+fn gives_tls(defaults: &str) -> bool {
+    let given = |option: &str| {
+        defaults.split_whitespace().any(|a| {
+            a.strip_prefix("--")
+                .and_then(|a| a.split_once('='))
+                .is_some_and(|(k, v)| k.replace('-', "_") == option && !v.is_empty())
+        })
+    };
+    given("ssl_cert") && given("ssl_key")
+}
+
+/// Whether an option file's text includes Debian's `conf.d` directory.
+fn includes_conf_d(text: &str) -> bool {
+    text.lines().any(|l| {
+        l.trim()
+            .strip_prefix("!includedir")
+            .is_some_and(|dir| dir.trim().trim_end_matches('/') == MARIADB_CONF_D)
+    })
+}
+
+/// The server's `have_ssl` (`YES`, `DISABLED`, `NO`), asked as root over its socket (root is
+/// the socket's own user on Debian), or `None` when it cannot be asked.
+fn mariadb_have_ssl() -> Option<String> {
+    let out = Command::new("mariadb")
+        .args(["-uroot", "-N", "-B", "-e", "SELECT @@have_ssl"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Whether systemd runs this machine's services (else nothing does: a container).
+fn systemd() -> bool {
+    Path::new("/run/systemd/system").is_dir()
+}
+
+/// Stops the server and waits until it has (`mariadb-admin shutdown` waits for its pid file
+/// to go). Sessions of tests running against it end: this happens once, when TLS is turned on.
+fn stop_mariadb() -> Result<(), String> {
+    if systemd() {
+        run("systemctl", &["stop", "mariadb"])?;
+    } else {
+        run("mariadb-admin", &["-uroot", "shutdown"])?;
+    }
+    let started = Instant::now();
+    while answers(3306) {
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err("MariaDB did not stop within a minute".into());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(())
+}
+
+/// Starts the server: through systemd where it runs, else `mysqld_safe` in a session of its
+/// own, as Debian's init script starts it (that script also asks `debian.cnf`'s account, which
+/// a server set up by hand may not have, and then reports a running server as failed).
+fn start_mariadb() -> Result<(), String> {
+    if systemd() {
+        run("systemctl", &["start", "mariadb"])?;
+    } else {
+        use std::os::unix::process::CommandExt;
+        use std::process::Stdio;
+        let run_dir = Path::new("/run/mysqld");
+        if !run_dir.is_dir() {
+            run(
+                "install",
+                &[
+                    "-m",
+                    "755",
+                    "-o",
+                    "mysql",
+                    "-g",
+                    "root",
+                    "-d",
+                    "/run/mysqld",
+                ],
+            )?;
+        }
+        eprintln!("==> mysqld_safe (in the background)");
+        Command::new("mysqld_safe")
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("mysqld_safe: {e}"))?;
+    }
     wait_for("MariaDB", 3306)
 }
 
@@ -222,7 +433,40 @@ pub fn run_all() -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::ssl_is_on;
+    use super::{gives_tls, includes_conf_d, ssl_is_on};
+
+    /// The server's options as `--print-defaults` prints them: a certificate and a key, in
+    /// either spelling, both given.
+    #[test]
+    fn mariadb_tls_is_read_from_the_servers_options() {
+        let head = "/usr/sbin/mariadbd would have been started with the following arguments:\n";
+        for (options, tls) in [
+            ("--user=mysql --port=3306", false),
+            (
+                "--user=mysql --ssl_cert=/etc/ssl/certs/a.pem --ssl_key=/etc/ssl/private/a.key",
+                true,
+            ),
+            ("--ssl-cert=/c.pem --ssl-key=/k.key --port=3306", true),
+            ("--ssl_cert=/c.pem", false),
+            ("--ssl_cert= --ssl_key=/k.key", false),
+            ("--skip-ssl --ssl-ca=/ca.pem", false),
+        ] {
+            assert_eq!(gives_tls(&format!("{head}{options} \n")), tls, "{options}");
+        }
+    }
+
+    #[test]
+    fn debians_conf_d_include_is_recognised() {
+        for (text, included) in [
+            ("[mysqld]\nport = 3306\n", false),
+            ("!includedir /etc/mysql/conf.d/\n", true),
+            ("[client-server]\n  !includedir /etc/mysql/conf.d\n", true),
+            ("!includedir /etc/mysql/mariadb.conf.d/\n", false),
+            ("# !includedir /etc/mysql/conf.d/\n", false),
+        ] {
+            assert_eq!(includes_conf_d(text), included, "{text:?}");
+        }
+    }
 
     /// The last `ssl` line wins, `conf.d` after `postgresql.conf`, in name order; comments
     /// and the sample's commented-out default do not count.

@@ -26,9 +26,10 @@ pub enum Dialect {
 
 impl Dialect {
     /// Whether the plugins of this dialect encrypt their connection and so take `tls` and
-    /// `tls_ca_file`. SQLite reads a file; MySQL and ODBC do not yet.
+    /// `tls_ca_file`. SQLite reads a file; ODBC's drivers encrypt by their own connection-string
+    /// keys.
     pub fn takes_tls(self) -> bool {
-        self == Dialect::Postgres
+        matches!(self, Dialect::Postgres | Dialect::MySql)
     }
 
     /// `name` as a quoted identifier; `schema.table` quotes each part.
@@ -101,15 +102,17 @@ pub struct DbConfig {
     #[serde(default)]
     pub encoding: Encoding,
     /// TLS for the connection, in libpq's `sslmode` words and meanings. When absent:
-    /// `require` (encrypted; refused by a server without TLS), or what a PostgreSQL `url`'s
-    /// `sslmode` says. A `url`'s `sslmode` that says otherwise than `tls` is refused. Over a
-    /// Unix socket there is no TLS, whatever this says (as libpq). Only plugins that encrypt
-    /// take it: SQLite (a file) refuses it; MySQL and ODBC do not support it yet.
+    /// `require` (encrypted; refused by a server without TLS), or what the `url`'s own TLS
+    /// parameter says (PostgreSQL's `sslmode`, MySQL's `ssl-mode`). A `url`'s parameter that
+    /// says otherwise than `tls` is refused. Over a Unix socket there is no TLS, whatever this
+    /// says (as libpq). Only plugins that encrypt take it: SQLite (a file) refuses it; ODBC
+    /// does not support it yet.
     #[serde(default)]
     pub tls: Option<TlsMode>,
-    /// A PEM file of the CA certificates to trust for `tls` (by default the system's roots).
-    /// With `prefer` or `require` it makes the certificate checked as `verify-ca` does (as
-    /// libpq's `sslrootcert`). A PostgreSQL `url`'s `sslrootcert` is the same setting.
+    /// A PEM file of the CA certificates to trust for `tls` (by default the system's roots;
+    /// MySQL's are the public CAs built into the plugin). With `prefer` or `require` it makes
+    /// the certificate checked as `verify-ca` does (as libpq's `sslrootcert`). The `url`'s
+    /// `sslrootcert` (PostgreSQL) or `ssl-ca` (MySQL) is the same setting.
     #[serde(default)]
     pub tls_ca_file: Option<PathBuf>,
 }
@@ -213,7 +216,8 @@ impl Origin {
 }
 
 /// What a plugin's connection URL says about TLS in its own parameters (PostgreSQL's
-/// `sslmode` and `sslrootcert`), each with the parameter's name for messages.
+/// `sslmode` and `sslrootcert`, MySQL's `ssl-mode` and `ssl-ca`), each with the parameter's
+/// name for messages.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UrlTls {
     pub mode: Option<(&'static str, TlsMode)>,
@@ -901,8 +905,8 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// Every dialect with no TLS key, `tls`, and `tls_ca_file`: only PostgreSQL takes them,
-    /// and the others refuse each at its key.
+    /// Every dialect with no TLS key, `tls`, and `tls_ca_file`: PostgreSQL and MySQL take
+    /// them (`require` by default), and the others refuse each at its key.
     #[test]
     fn only_a_dialect_that_encrypts_takes_tls() {
         let bases = [
@@ -920,6 +924,11 @@ mod tests {
                 let mut config = base.clone();
                 config[key] = value;
                 let result = settle(config, dialect);
+                assert_eq!(
+                    dialect.takes_tls(),
+                    matches!(dialect, Dialect::Postgres | Dialect::MySql),
+                    "{dialect:?}"
+                );
                 if dialect.takes_tls() {
                     assert!(result.is_ok(), "{dialect:?} {key}");
                     continue;
@@ -953,8 +962,8 @@ mod tests {
         }
     }
 
-    /// `tls`, `tls_ca_file` and what a URL says, as PostgreSQL takes them: the mode, the
-    /// roots, where each came from and what is checked, or the refusal's key and words.
+    /// `tls`, `tls_ca_file` and what a URL says, as PostgreSQL and MySQL take them: the mode,
+    /// the roots, where each came from and what is checked, or the refusal's key and words.
     #[test]
     fn tls_keys_and_url_parameters_are_one_setting() {
         use TlsMode::*;
@@ -1115,16 +1124,19 @@ mod tests {
                 )),
             ),
         ];
-        for (keys, from_url, expected) in cases {
+        let both = cases.iter().flat_map(|case| {
+            [Dialect::Postgres, Dialect::MySql].map(|dialect| (dialect, case.clone()))
+        });
+        for (dialect, (keys, from_url, expected)) in both {
             let mut config = json!({"url": "u", "query": "q"});
             for (k, v) in keys.as_object().unwrap() {
                 config[k] = v.clone();
             }
-            let result = settle(config.clone(), Dialect::Postgres).and_then(|mut s| {
+            let result = settle(config.clone(), dialect).and_then(|mut s| {
                 s.merge_url_tls(from_url.clone())?;
                 Ok(s.tls.expect("TLS settings"))
             });
-            let case = format!("{config} with {from_url:?}");
+            let case = format!("{dialect:?}: {config} with {from_url:?}");
             match (result, expected) {
                 (Ok(tls), Ok((mode, roots, mode_key, roots_key, chain, host))) => {
                     assert_eq!((tls.mode, &tls.roots), (mode, &roots), "{case}");

@@ -1,6 +1,7 @@
-//! Where and how to connect, checked when the source opens; the connection attempt, bounded in
-//! time; the session's settings; and the server's errors as messages that name a key and no
-//! value.
+//! Where and how to connect, checked when the source opens (TLS included: `tls`, `tls_ca_file`
+//! and a `url`'s `ssl-mode`/`ssl-ca` as one setting); the connection attempt, bounded in time,
+//! falling back to plain only where `prefer` allows it; the session's settings; and the
+//! server's errors as messages that name a key and no value.
 
 use std::sync::mpsc::sync_channel;
 use std::time::Duration;
@@ -8,7 +9,9 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, Opts, OptsBuilder};
 use pmhlink_pdk::PluginError;
-use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Stage};
+use pmhlink_sql::{Connection, DbConfig, DbSettings, Dialect, Stage, Tls};
+
+use crate::tls;
 
 /// The grace the socket's reads and writes get beyond `timeout_secs`: a statement that runs
 /// too long is stopped by the server's own limit, which then says so, before the socket gives
@@ -32,59 +35,17 @@ fn statement_limit(conn: &mut Conn, secs: u64) -> Result<String, mysql::Error> {
 pub struct Target {
     pub settings: DbSettings,
     opts: Opts,
-}
-
-/// URL parameters that ask for TLS in some MySQL client's URL dialect (or the `mysql` crate's
-/// own TLS options): refused until the source supports TLS.
-fn asks_for_tls(key: &str) -> bool {
-    [
-        "ssl", "tls", "cert", "pkcs12", "cipher", "danger", "priv_key",
-    ]
-    .iter()
-    .any(|word| key.contains(word))
-}
-
-/// `url` without the parameters that only say "no TLS" (`ssl-mode=DISABLED`, …), which the
-/// client does not know; an error names the parameter that asks for TLS.
-fn without_tls_words(url: &str) -> Result<String, PluginError> {
-    let Some((base, query)) = url.split_once('?') else {
-        return Ok(url.to_owned());
-    };
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = key.to_ascii_lowercase().replace('-', "_");
-        let value = value.to_ascii_lowercase();
-        let plain = matches!(key.as_str(), "ssl_mode" | "sslmode")
-            && matches!(
-                value.as_str(),
-                "disabled" | "disable" | "preferred" | "prefer"
-            );
-        if plain {
-            continue;
-        }
-        if asks_for_tls(&key) {
-            return Err(PluginError::config(format!(
-                "`url` asks for TLS (`{key}`), which this source does not support yet: connect without it (or with `ssl-mode=DISABLED`) over a local socket, a tunnel or a trusted network"
-            ))
-            .at("url"));
-        }
-        kept.push(pair);
-    }
-    Ok(if kept.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    })
+    tls: tls::Plan,
 }
 
 impl Target {
     pub fn new(config: DbConfig) -> Result<Target, PluginError> {
-        let settings = config.settle(Dialect::MySql)?;
-        let (builder, prefer_socket) = match &settings.connection {
+        let mut settings = config.settle(Dialect::MySql)?;
+        let (builder, prefer_socket) = match settings.connection.clone() {
             Connection::Url(url) => {
-                let screened = without_tls_words(url)?;
-                let opts = Opts::from_url(&screened).map_err(|e| {
+                let split = crate::url::split(&url)?;
+                settings.merge_url_tls(split.tls)?;
+                let opts = Opts::from_url(&split.url).map_err(|e| {
                     // A known parameter's name, never a value: a URL can hold a password.
                     let detail = match e {
                         mysql::UrlError::UnknownParameter(_) => {
@@ -100,13 +61,14 @@ impl Target {
                     ))
                     .at("url")
                 })?;
+                // Every TLS parameter of the client's is refused by `url::split`.
                 if opts.get_ssl_opts().is_some() {
                     return Err(PluginError::config(
-                        "`url` asks for TLS, which this source does not support yet: connect without it over a local socket, a tunnel or a trusted network",
+                        "`url` has a TLS parameter this source does not take: its TLS settings are `tls` and `tls_ca_file`",
                     )
                     .at("url"));
                 }
-                let prefer = opts.get_prefer_socket() && screened.contains("prefer_socket");
+                let prefer = opts.get_prefer_socket() && split.url.contains("prefer_socket");
                 (OptsBuilder::from_opts(opts), prefer)
             }
             Connection::Parts {
@@ -116,10 +78,10 @@ impl Target {
                 user,
             } => (
                 OptsBuilder::new()
-                    .ip_or_hostname(Some(host.clone()))
+                    .ip_or_hostname(Some(host))
                     .tcp_port(port.unwrap_or(3306))
-                    .db_name(Some(database.clone()))
-                    .user(user.clone()),
+                    .db_name(Some(database))
+                    .user(user),
                 false,
             ),
             // `settle` for the MySQL dialect takes `url` or `host` only.
@@ -152,28 +114,51 @@ impl Target {
         if let Some(password) = settings.password()? {
             builder = builder.pass(Some(password));
         }
+        let tls = tls::Plan::new(tls_of(&settings))?;
+        builder = builder.ssl_opts(tls.ssl_opts.clone());
         Ok(Target {
             settings,
             opts: builder.into(),
+            tls,
         })
     }
 
+    /// One connection attempt, on the thread that runs it. Under `prefer`, a server without
+    /// TLS, or a TLS handshake that fails, gets a plain session, as libpq does. A TLS error
+    /// comes with whether a built-in CA was refused in the attempt (see `tls`).
+    fn attempt(opts: Opts, plan: &tls::Plan) -> Result<Conn, (mysql::Error, bool)> {
+        let (result, refused) = plan.guarded(|| Conn::new(opts.clone()));
+        match result {
+            Err(e) if plan.falls_back && tls::failure(&e, refused).is_some() => {
+                Conn::new(OptsBuilder::from_opts(opts).ssl_opts(None)).map_err(|e| (e, false))
+            }
+            other => other.map_err(|e| (e, refused)),
+        }
+    }
+
     /// A connection with the session set up for reading, or the reason there is none. The
-    /// attempt, name lookup included, ends within `timeout_secs` (the client bounds only each
-    /// TCP connect, so the attempt runs on a thread of its own that is left behind when late).
+    /// attempt, name lookup and TLS handshake included, ends within `timeout_secs` (the client
+    /// bounds only each TCP connect, so the attempt runs on a thread of its own that is left
+    /// behind when late).
     pub fn connect(&self) -> Result<Conn, PluginError> {
         let (tx, rx) = sync_channel(1);
         let opts = self.opts.clone();
+        let plan = self.tls.clone();
         std::thread::Builder::new()
             .name("pmhlink-mysql-connect".into())
             .spawn(move || {
-                let _ = tx.send(Conn::new(opts));
+                let _ = tx.send(Target::attempt(opts, &plan));
             })
             .map_err(|e| PluginError::other(format!("cannot start a thread: {e}")))?;
         let key = connection_key(&self.settings);
         let mut conn = match rx.recv_timeout(self.settings.timeout) {
             Ok(Ok(conn)) => conn,
-            Ok(Err(e)) => return Err(self.failure(&e, Stage::Connect)),
+            Ok(Err((e, refused))) => {
+                if let Some(failure) = tls::failure(&e, refused) {
+                    return Err(tls::message(tls_of(&self.settings), &failure, key));
+                }
+                return Err(self.failure(&e, Stage::Connect));
+            }
             Err(_) => {
                 return Err(PluginError::io(format!(
                     "cannot connect to the server `{key}` names: no answer within `timeout_secs` ({} s)",
@@ -341,15 +326,29 @@ impl Target {
     }
 }
 
-/// The kind of the socket's failure under `e`, if a socket failed.
-fn io_kind(e: &mysql::Error) -> Option<std::io::ErrorKind> {
+/// The socket's failure under `e`, if a socket failed (a TLS failure is one, its rustls error
+/// inside).
+pub fn io_error(e: &mysql::Error) -> Option<&std::io::Error> {
     match e {
-        mysql::Error::IoError(io) => Some(io.kind()),
-        mysql::Error::CodecError(codec) => std::error::Error::source(codec)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
-            .map(std::io::Error::kind),
+        mysql::Error::IoError(io) => Some(io),
+        mysql::Error::CodecError(codec) => {
+            std::error::Error::source(codec).and_then(|s| s.downcast_ref::<std::io::Error>())
+        }
         _ => None,
     }
+}
+
+/// The kind of the socket's failure under `e`, if a socket failed.
+fn io_kind(e: &mysql::Error) -> Option<std::io::ErrorKind> {
+    io_error(e).map(std::io::Error::kind)
+}
+
+/// The TLS settings, which the MySQL dialect always has.
+fn tls_of(settings: &DbSettings) -> &Tls {
+    settings
+        .tls
+        .as_ref()
+        .expect("the MySQL dialect takes TLS settings")
 }
 
 /// The key the server's address was given at.
@@ -357,39 +356,5 @@ pub fn connection_key(settings: &DbSettings) -> &'static str {
     match settings.connection {
         Connection::Url(_) => "url",
         _ => "host",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parameters_that_only_say_no_tls_are_dropped_and_those_asking_for_it_refused() {
-        let cases: [(&str, Result<&str, &str>); 6] = [
-            ("mysql://u@h/d", Ok("mysql://u@h/d")),
-            ("mysql://u@h/d?ssl-mode=DISABLED", Ok("mysql://u@h/d")),
-            (
-                "mysql://u@h/d?sslmode=prefer&compress=true",
-                Ok("mysql://u@h/d?compress=true"),
-            ),
-            ("mysql://u@h/d?ssl-mode=REQUIRED", Err("ssl_mode")),
-            ("mysql://u@h/d?require_ssl=true", Err("require_ssl")),
-            (
-                "mysql://u@h/d?root_cert_path=/ca.pem",
-                Err("root_cert_path"),
-            ),
-        ];
-        for (url, expected) in cases {
-            match (without_tls_words(url), expected) {
-                (Ok(kept), Ok(want)) => assert_eq!(kept, want, "{url}"),
-                (Err(e), Err(key)) => {
-                    assert_eq!(e.location.as_deref(), Some("url"));
-                    assert!(e.message.contains(&format!("(`{key}`)")), "{url}: {e}");
-                    assert!(!e.message.contains("/ca.pem"), "{e}");
-                }
-                (got, want) => panic!("{url}: {got:?}, wanted {want:?}"),
-            }
-        }
     }
 }

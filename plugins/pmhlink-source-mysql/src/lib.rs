@@ -4,12 +4,23 @@
 //!
 //! **Why the `mysql` crate** (blackbeam's `rust-mysql-simple`): it is the synchronous client
 //! the Rust field has used longest for both servers, pure Rust (built here with
-//! `minimal-rust` and no TLS feature: nothing to link on the municipality's server); its
+//! `minimal-rust` and `rustls-tls-ring`: nothing to link on the municipality's server); its
 //! results are **unbuffered** — each row is read off the socket when the iterator is asked
 //! for it, never the whole result into memory — and `prep` returns the server's description
 //! of a prepared statement's columns without executing it. Being synchronous, the plugin's
 //! reading thread owns the connection and needs no runtime (`mysql_async` and `sqlx` would
 //! bring tokio for one streamed read).
+//!
+//! **Why rustls (the client's `rustls-tls-ring`) and not its `native-tls`**: as for the
+//! postgres source, native-tls would tie the plugin to the machine's TLS library — a `libssl`
+//! of the version it was built against on Linux, SChannel with its own protocol and
+//! certificate rules on Windows — so that `verify-ca` and the messages would mean different
+//! things on different servers and could not all be tested here; rustls is the same code
+//! everywhere, already the postgres source's and the pmh-api sink's. Ring, not the client's
+//! default `rustls-tls` (aws-lc-rs): no cmake, no assembler, no C library to build. The
+//! client's rustls trusts its own built-in public CAs beside a `tls_ca_file`'s, which `tls.rs`
+//! undoes (so `tls_ca_file` is the only CAs, as libpq's `sslrootcert`); without a file, the
+//! CAs checked are those built-in ones, not the machine's certificate store.
 //!
 //! - The read is **one consistent snapshot**: `SET SESSION TRANSACTION ISOLATION LEVEL
 //!   REPEATABLE READ`, then `START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY` before
@@ -43,9 +54,13 @@
 //!   lifted for the streamed read itself, because MySQL and MariaDB count a statement's whole
 //!   run, the time they wait for pmhlink to take rows included: a city's read would be
 //!   stopped however quickly each row came.
-//! - **No TLS yet**: the connection is plain. A `url` that asks for TLS (`ssl-mode=REQUIRED`,
-//!   `require_ssl`, a certificate, …) is refused as configuration; use a local socket
-//!   (`?socket=/run/mysqld/mysqld.sock`), a tunnel, or a network the data may cross in clear.
+//! - **TLS** is `tls` and `tls_ca_file` (libpq's `sslmode` words and meanings, `require` by
+//!   default), or the `url`'s `ssl-mode` and `ssl-ca` as MySQL's clients write them, a
+//!   conflict refused naming both (`src/url.rs`): `require` encrypts and checks no
+//!   certificate; `verify-ca` checks its chain, `verify-full` its host name too; `prefer`
+//!   falls back to plain when the server has no TLS or the handshake fails. A Unix socket is
+//!   plain whatever `tls` says. Failures are messages at `tls`, `tls_ca_file` or `url`
+//!   (`src/tls.rs`).
 //! - Messages name the key they are about and the server's error code and SQLSTATE; a
 //!   statement that does not prepare is told by the server's description of what is wrong
 //!   (which quotes the statement, never a row's values); an error while rows are read gives
@@ -53,7 +68,9 @@
 
 mod connect;
 mod read;
+mod tls;
 mod types;
+mod url;
 
 use pmhlink_pdk::{PluginError, PluginSpec};
 use pmhlink_sql::{DbConfig, DbSource};

@@ -31,8 +31,8 @@ fn conforms() {
             "unknown field `querry`",
         )
         .bad_config(
-            json!({"url": format!("{}?ssl-mode=VERIFY_IDENTITY", db.url()), "query": "SELECT 1"}),
-            "does not support yet",
+            json!({"url": format!("{}?ssl-cert=/etc/pmhlink/client.pem", db.url()), "query": "SELECT 1"}),
+            "`ssl_cert` is not supported",
         )
         .fixture(
             query,

@@ -355,14 +355,14 @@ fn every_failure_names_its_key_and_kind() {
 fn what_the_settings_cannot_mean_is_refused_when_the_source_opens() {
     let cases: [(Value, &str, &str); 7] = [
         (
-            json!({"url": "mysql://u@h/d?ssl-mode=REQUIRED", "query": "q"}),
-            "url",
-            "asks for TLS (`ssl_mode`), which this source does not support yet",
+            json!({"url": "mysql://u@h/d?ssl-mode=DISABLED", "tls": "require", "query": "q"}),
+            "tls",
+            "`tls` is `require` and `url`'s `ssl-mode` is `disable`: say it once",
         ),
         (
             json!({"url": "mysql://u@h/d?root_cert_path=/secret-pw.pem", "query": "q"}),
             "url",
-            "asks for TLS (`root_cert_path`)",
+            "`url`'s `root_cert_path` is not supported by this source",
         ),
         (
             json!({"url": "postgres:/ /secret-pw@h", "query": "q"}),
