@@ -30,8 +30,14 @@ pub const SHIPPED_PLUGINS: [&str; 7] = [
 pub const OPTIONAL_PLUGINS: [(&str, &str); 1] = [("pmhlink-source-odbc", "odbc")];
 
 /// Files copied as they are, from the repository root, to the same place in the bundle.
-const SHIPPED_FILES: [&str; 18] = [
+const SHIPPED_FILES: [&str; 24] = [
     "README.md",
+    "docs/monitoring.md",
+    "examples/scheduling/pmhlink-fleet.service",
+    "examples/scheduling/pmhlink-fleet.timer",
+    "examples/scheduling/pmhlink@.service",
+    "examples/scheduling/pmhlink@.timer",
+    "examples/scheduling/pmhlink-fleet.xml",
     "docs/pipeline-reference.md",
     "docs/findings.md",
     "docs/plugin-guide.md",
