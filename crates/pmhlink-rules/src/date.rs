@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn unix_days_round_trip() {
-        for days in (-800_000..800_000)
+        for days in (-700_000..800_000)
             .step_by(97)
             .chain([0, 59, 60, 365, 10_956, 20_000])
         {
